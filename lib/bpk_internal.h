@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* Internal to libbpk: logging, options access, digests and shared JSON helpers. */
+#ifndef BPK_INTERNAL_H
+#define BPK_INTERNAL_H
+
+#include <errno.h>
+#include <jansson.h>
+
+#include <bpk/bpk.h>
+
+#include "util.h"
+
+__attribute__((format(printf, 2, 3))) void bpk_print(enum bpk_print_level level,
+						     const char *fmt, ...);
+#define pr_warn(fmt, ...) bpk_print(BPK_WARN, "libbpk: " fmt, ##__VA_ARGS__)
+#define pr_info(fmt, ...) bpk_print(BPK_INFO, "libbpk: " fmt, ##__VA_ARGS__)
+#define pr_debug(fmt, ...) bpk_print(BPK_DEBUG, "libbpk: " fmt, ##__VA_ARGS__)
+
+/* libbpf's opts discipline: a caller's struct may be older (smaller) or newer than ours. */
+#define OPTS_HAS(opts, field)                                                                      \
+	((opts) && (opts)->sz >= offsetofend(__typeof__(*(opts)), field))
+#define OPTS_GET(opts, field, fallback) (OPTS_HAS(opts, field) ? (opts)->field : (fallback))
+#ifndef offsetofend
+#define offsetofend(TYPE, FIELD) (offsetof(TYPE, FIELD) + sizeof(((TYPE *)0)->FIELD))
+#endif
+
+/* SHA-256 of data as 64 lowercase hex digits plus NUL. Returns 0 or -ENOMEM/-EIO. */
+int bpk_sha256_hex(const void *data, size_t len, char out[65]);
+
+/* Cleanup for jansson values (jansson >= 2.9 provides json_decrefp). */
+#define _cleanup_json_ _cleanup_(json_decrefp)
+
+/* Emit JSON the way bpk always does: 2-space indent, given key order, trailing newline. */
+char *bpk_json_dump(const json_t *root, size_t *ret_len);
+
+/* Internal: the manifest's JSON tree (borrowed), for modules that need raw access. */
+struct bpk_manifest;
+json_t *bpk_manifest_json(const struct bpk_manifest *manifest);
+/* Internal: an inspection report as a jansson object (new reference). */
+json_t *bpk_obj_info_json(const struct bpk_obj_info *info);
+json_t *bpk_diags_json(const struct bpk_diags *diags);
+
+#endif

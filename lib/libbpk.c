@@ -1,0 +1,70 @@
+// SPDX-License-Identifier: BSD-2-Clause
+/* Library-wide state: the print callback, version, digests and JSON output. */
+#include <stdio.h>
+
+#include <openssl/evp.h>
+
+#include "bpk_internal.h"
+#include "config.h"
+
+static int default_print(enum bpk_print_level level, const char *fmt, va_list ap)
+{
+	if (level != BPK_WARN)
+		return 0;
+	return vfprintf(stderr, fmt, ap);
+}
+
+static bpk_print_fn_t print_fn = default_print;
+
+bpk_print_fn_t bpk_set_print(bpk_print_fn_t fn)
+{
+	bpk_print_fn_t old = print_fn;
+
+	print_fn = fn;
+	return old;
+}
+
+void bpk_print(enum bpk_print_level level, const char *fmt, ...)
+{
+	va_list ap;
+	int saved = errno;
+
+	if (!print_fn)
+		return;
+	va_start(ap, fmt);
+	print_fn(level, fmt, ap);
+	va_end(ap);
+	errno = saved;
+}
+
+const char *bpk_version(void)
+{
+	return BPK_VERSION;
+}
+
+int bpk_sha256_hex(const void *data, size_t len, char out[65])
+{
+	unsigned char md[32];
+	unsigned int mdlen = 0;
+
+	if (!EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL) || mdlen != sizeof(md))
+		return -EIO;
+	hex_encode(md, sizeof(md), out);
+	return 0;
+}
+
+char *bpk_json_dump(const json_t *root, size_t *ret_len)
+{
+	char *text = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	struct strbuf sb = STRBUF_INIT;
+
+	if (!text)
+		return NULL;
+	if (strbuf_addstr(&sb, text) || strbuf_addstr(&sb, "\n")) {
+		free(text);
+		strbuf_release(&sb);
+		return NULL;
+	}
+	free(text);
+	return strbuf_detach(&sb, ret_len);
+}
