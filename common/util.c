@@ -96,6 +96,7 @@ char *strbuf_detach(struct strbuf *sb, size_t *ret_len)
 
 	if (strbuf_grow(sb, 0))
 		return NULL;
+	sb->buf[sb->len] = '\0';
 	p = sb->buf;
 	if (ret_len)
 		*ret_len = sb->len;

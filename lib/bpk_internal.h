@@ -22,6 +22,17 @@ __attribute__((format(printf, 2, 3))) void bpk_print(enum bpk_print_level level,
 #define OPTS_GET(opts, field, fallback) (OPTS_HAS(opts, field) ? (opts)->field : (fallback))
 #ifndef offsetofend
 #define offsetofend(TYPE, FIELD) (offsetof(TYPE, FIELD) + sizeof(((TYPE *)0)->FIELD))
+/*
+ * Regular names in dir/sub (sub may be NULL) ending in suffix, sorted, as "sub/name"; a
+ * missing directory gives an empty list. *ret_names is NULL-terminated; free it with
+ * bpk_free_names(). Returns 0 or -ENOMEM.
+ */
+int bpk_list_dir(const char *dir, const char *sub, const char *suffix, char ***ret_names,
+		 size_t *ret_cnt);
+void bpk_free_names(char **names);
+/* Whether a package path names a BPF object: bpf/NAME.o, directly under bpf/. */
+bool bpk_path_is_object(const char *path);
+
 #endif
 
 /* SHA-256 of data as 64 lowercase hex digits plus NUL. Returns 0 or -ENOMEM/-EIO. */
@@ -39,5 +50,14 @@ json_t *bpk_manifest_json(const struct bpk_manifest *manifest);
 /* Internal: an inspection report as a jansson object (new reference). */
 json_t *bpk_obj_info_json(const struct bpk_obj_info *info);
 json_t *bpk_diags_json(const struct bpk_diags *diags);
+
+/*
+ * Regular names in dir/sub (sub may be NULL) ending in suffix, sorted, as "sub/name"; a
+ * missing directory gives an empty list. *ret_names is NULL-terminated; free it with
+ * bpk_free_names(). Returns 0 or -ENOMEM.
+ */
+int bpk_list_dir(const char *dir, const char *sub, const char *suffix, char ***ret_names,
+		 size_t *ret_cnt);
+void bpk_free_names(char **names);
 
 #endif

@@ -47,7 +47,7 @@ struct bpk_build_opts {
 #define bpk_build_opts__last_field verbose
 
 /*
- * Compile every src/*.bpf.c (or *.bpf.c at the top) of dir into bpf/NAME.o with
+ * Compile every src/NAME.bpf.c (or NAME.bpf.c at the top) of dir into bpf/NAME.o with
  * clang -target bpf -O2 -g. A vmlinux.h is generated into .bpk-build/ from the kernel's BTF
  * with bpftool when a source includes it. The compiler's diagnostics go to stderr as the
  * compiler wrote them. Returns 0, -ENOENT (no sources), -ENOEXEC (a compiler failed) or

@@ -38,7 +38,7 @@ enum bpk_diag_code {
 	BPK_E_MANIFEST_FIELD,	/* E002 a manifest field is missing or invalid */
 	BPK_E_MISSING_README,	/* E003 */
 	BPK_E_MISSING_LICENSE,	/* E004 LICENSE needed for a license expression */
-	BPK_E_NO_OBJECTS,	/* E005 no bpf/*.o */
+	BPK_E_NO_OBJECTS,	/* E005 no bpf/NAME.o */
 	BPK_E_PROGRAMS_MISMATCH,/* E006 manifest programs differ from the objects */
 	BPK_E_MAPS_MISMATCH,	/* E007 manifest maps differ from the objects */
 	BPK_E_FILES_MISMATCH,	/* E008 listed file missing, wrong size or digest, or unlisted */
@@ -51,7 +51,7 @@ enum bpk_diag_code {
 	BPK_E_NO_LICENSE_STRING,/* E015 object without a "license" section */
 	BPK_W_NO_BTF,		/* W001 object without BTF */
 	BPK_W_NO_CORE,		/* W002 no CO-RE relocations although several kernels are targeted */
-	BPK_W_NO_TESTS,		/* W003 no tests/*.json */
+	BPK_W_NO_TESTS,		/* W003 no tests/NAME.json */
 	BPK_W_NO_SOURCE,	/* W004 no source.url */
 	BPK_W_LICENSE_STRING,	/* W005 object license string does not match the manifest */
 	BPK_W_NO_KERNEL_REQ,	/* W006 no requires.kernel */

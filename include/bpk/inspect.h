@@ -78,6 +78,14 @@ void bpk_obj_info__free(struct bpk_obj_info *info);
  */
 char *bpk_obj_info__to_json(const struct bpk_obj_info *info);
 
+/*
+ * A package's inspection as JSON: {"name","version","feed","digest","size","manifest":{...},
+ * "entries":[{"path","size"}],"objects":{"bpf/x.o":<report as above>}}. Caller frees.
+ * NULL with errno set (ENOMEM, or EINVAL when an object cannot be inspected).
+ */
+struct bpk_pkg;
+char *bpk_pkg__inspect_json(const struct bpk_pkg *pkg);
+
 /* Name of a helper by UAPI number ("bpf_map_lookup_elem"), or NULL if unknown. */
 const char *bpk_helper__name(int id);
 /* Whether the kernel marks the helper gpl_only. */

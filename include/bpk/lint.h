@@ -8,7 +8,7 @@
 struct bpk_pkg;
 
 /*
- * Lint a package source directory (bpk.json, README.md, LICENSE, bpf/*.o, tests/*.json).
+ * Lint a package source directory (bpk.json, README.md, LICENSE, bpf/NAME.o, tests/NAME.json).
  * The derived manifest fields may be absent there; when present they are checked.
  * Appends to diags. Returns 0 when lint ran (look at the diags for the verdict), or a
  * negative errno when it could not (-ENOENT: dir missing, -ENOMEM).
