@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* The bpk command line: shared declarations of the subcommands and their output helpers. */
+#ifndef BPK_CLI_H
+#define BPK_CLI_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include <bpk/bpk.h>
+
+/* Exit codes of every bpk command. */
+enum {
+	EXIT_OK = 0,
+	EXIT_FAIL = 1,
+	EXIT_USAGE = 2,
+};
+
+/* A subcommand: each cmd-NAME.c defines one, and main.c lists them. */
+struct cmd {
+	const char *name;
+	int (*run)(int argc, char **argv); /* argv[0] is the command's name */
+	const char *summary;
+	const char *help; /* full --help text; the man page repeats it */
+};
+
+extern const struct cmd cmd_init, cmd_build, cmd_pack, cmd_inspect, cmd_lint;
+
+/* The command table (main.c), for help output. */
+const struct cmd *cli_find_cmd(const char *name);
+
+/* "error: <message>" on stderr (git's style: lowercase, no full stop); returns EXIT_FAIL. */
+int cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* "error: <message>" plus a pointer to --help; returns EXIT_USAGE. */
+int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void cli_warning(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Print a command's --help text to stdout; returns EXIT_OK. */
+int cli_help(const char *cmd);
+/* Make library messages at INFO visible (for -v). */
+void cli_set_verbose(bool verbose);
+
+/*
+ * Print diagnostics: text ("error E003 missing-readme: ...") to stderr, or the JSON form to
+ * stdout. Returns the number of errors.
+ */
+size_t cli_print_diags(const struct bpk_diags *diags, bool json);
+
+/* Whether a file starts like a gzip stream (a .bpk) rather than an ELF object. */
+bool cli_file_is_package(const char *path);
+
+#endif

@@ -1,0 +1,74 @@
+# SPDX-License-Identifier: BSD-2-Clause
+# Helpers for the integration tests: a scratch directory removed on exit, assertions, skips.
+# Each test: `. "$(dirname "$0")/lib.sh"`, then &&-chained steps; exit 77 means skipped.
+set -eu
+
+: "${BPK:?run through meson test, which sets BPK}"
+TEST_NAME=$(basename "$0" .sh)
+SCRATCH=$(mktemp -d "/tmp/bpk-$TEST_NAME.XXXXXX")
+CLEANUPS=""
+
+# Register a command to run at exit, even on failure (last registered runs first).
+at_exit() {
+	CLEANUPS="$1
+$CLEANUPS"
+}
+
+run_cleanups() {
+	status=$?
+	set +e
+	printf '%s\n' "$CLEANUPS" | while IFS= read -r cmd; do
+		[ -n "$cmd" ] && eval "$cmd" >/dev/null 2>&1
+	done
+	rm -rf "$SCRATCH"
+	exit $status
+}
+trap run_cleanups EXIT INT TERM
+
+say() {
+	printf '%s: %s\n' "$TEST_NAME" "$*"
+}
+
+fail() {
+	printf '%s: FAIL: %s\n' "$TEST_NAME" "$*" >&2
+	exit 1
+}
+
+skip() {
+	printf '%s: SKIP: %s\n' "$TEST_NAME" "$*"
+	exit 77
+}
+
+# expect_code N CMD...: run CMD, require exit status N; output goes to $SCRATCH/out, err.
+expect_code() {
+	want=$1
+	shift
+	set +e
+	"$@" >"$SCRATCH/out" 2>"$SCRATCH/err"
+	got=$?
+	set -e
+	if [ "$got" -ne "$want" ]; then
+		echo "--- stdout"; cat "$SCRATCH/out"; echo "--- stderr"; cat "$SCRATCH/err"
+		fail "'$*' exited $got, expected $want"
+	fi
+}
+
+# assert_grep PATTERN FILE: FILE must contain a line matching the extended regex PATTERN.
+assert_grep() {
+	if ! grep -Eq -- "$1" "$2"; then
+		echo "--- $2"; cat "$2"
+		fail "'$2' has no line matching '$1'"
+	fi
+}
+
+assert_no_grep() {
+	if grep -Eq -- "$1" "$2"; then
+		echo "--- $2"; cat "$2"
+		fail "'$2' has a line matching '$1'"
+	fi
+}
+
+# json_get FILE EXPR: evaluate a Python expression on the JSON document `j` in FILE.
+json_get() {
+	python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$1" "$2"
+}
