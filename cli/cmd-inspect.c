@@ -20,6 +20,22 @@ static void print_list(const char *label, char *const *items, size_t cnt)
 	printf("\n");
 }
 
+/* What the program can do, one capability a line with the evidence. */
+static void print_capabilities(const struct bpk_obj_info *obj, const struct bpk_prog_report *p)
+{
+	struct bpk_capability_list caps;
+	size_t i;
+
+	if (bpk_capabilities__of_prog(obj, p, &caps))
+		return;
+	for (i = 0; i < caps.cnt; i++)
+		printf("    %-14s%s: %s (%s)\n", i ? "" : "can", caps.items[i].id, caps.items[i].words,
+		       caps.items[i].evidence);
+	if (!caps.cnt)
+		printf("    %-14s-\n", "can");
+	bpk_capability_list__release(&caps);
+}
+
 static void print_object(const char *label, const struct bpk_obj_info *obj)
 {
 	size_t i, width = 4;
@@ -49,6 +65,7 @@ static void print_object(const char *label, const struct bpk_obj_info *obj)
 		printf("    %-14s%s\n", "tail calls", p->tail_calls ? "yes" : "no");
 		print_list("maps", p->maps, p->map_cnt);
 		printf("    %-14s%u\n", "co-re relos", p->core_relo_cnt);
+		print_capabilities(obj, p);
 	}
 
 	printf("\nmaps (%zu)\n", obj->map_cnt);

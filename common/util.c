@@ -276,6 +276,34 @@ int mkdir_p(const char *path, mode_t mode)
 	return 0;
 }
 
+char *str_shown(const char *s, size_t max, const char *also_escape)
+{
+	struct strbuf sb = STRBUF_INIT;
+	size_t i;
+	int err = 0;
+
+	if (!s)
+		s = "";
+	for (i = 0; s[i] && i < max && !err; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c < 0x20 || c == 0x7f || c == '\\' || (also_escape && strchr(also_escape, c)))
+			err = strbuf_addf(&sb, "\\x%02x", c);
+		else
+			err = strbuf_add(&sb, &s[i], 1);
+	}
+	if (!err && s[i])
+		err = strbuf_addstr(&sb, "...");
+	/* Adding nothing NUL-terminates the buffer, even for empty text. */
+	if (!err)
+		err = strbuf_add(&sb, "", 0);
+	if (err) {
+		strbuf_release(&sb);
+		return NULL;
+	}
+	return strbuf_detach(&sb, NULL);
+}
+
 void hex_encode(const unsigned char *in, size_t len, char *out)
 {
 	static const char digits[] = "0123456789abcdef";

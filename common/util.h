@@ -85,6 +85,13 @@ int mkdir_p(const char *path, mode_t mode);
 /* Write all bytes to fd, retrying on EINTR and short writes. */
 int write_all(int fd, const void *data, size_t len);
 
+/*
+ * A copy of untrusted text fit to print: control characters, backslashes and any character
+ * of also_escape (may be NULL) as \xNN, cut after max bytes with "...", so that hostile
+ * input cannot drive the terminal or flood a log. NULL is shown as "". NULL on ENOMEM.
+ */
+char *str_shown(const char *s, size_t max, const char *also_escape);
+
 /* Lowercase hex of len bytes into out (2*len+1 bytes). */
 void hex_encode(const unsigned char *in, size_t len, char *out);
 

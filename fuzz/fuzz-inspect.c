@@ -20,6 +20,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static int initialized;
 	struct bpk_diags diags = BPK_DIAGS_INIT;
 	struct bpk_obj_info *info;
+	char *text;
 
 	if (!initialized) {
 		/* Both libraries would print a warning for nearly every input. */
@@ -30,12 +31,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	info = bpk_obj_info__inspect_mem(data, size, "fuzz.o", &diags);
 	if (info) {
 		/* The JSON rendering sees every string the report took from the input. */
-		free(bpk_obj_info__to_json(info));
+		text = bpk_obj_info__to_json(info);
+		if (!text)
+			abort();
+		free(text);
 		bpk_obj_info__free(info);
 	} else if (!bpk_diags__first_error(&diags) && errno != ENOMEM) {
 		/* A refusal must say why. */
 		abort();
 	}
+	/* Messages quote the input; they must still render (jansson wants valid UTF-8). */
+	text = bpk_diags__to_json(&diags);
+	if (!text)
+		abort();
+	free(text);
 	bpk_diags__release(&diags);
 	return 0;
 }

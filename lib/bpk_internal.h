@@ -12,28 +12,19 @@
 
 __attribute__((format(printf, 2, 3))) void bpk_print(enum bpk_print_level level,
 						     const char *fmt, ...);
+__attribute__((format(printf, 2, 0))) void bpk_vprint(enum bpk_print_level level,
+						      const char *fmt, va_list ap);
 #define pr_warn(fmt, ...) bpk_print(BPK_WARN, "libbpk: " fmt, ##__VA_ARGS__)
 #define pr_info(fmt, ...) bpk_print(BPK_INFO, "libbpk: " fmt, ##__VA_ARGS__)
 #define pr_debug(fmt, ...) bpk_print(BPK_DEBUG, "libbpk: " fmt, ##__VA_ARGS__)
 
 /* libbpf's opts discipline: a caller's struct may be older (smaller) or newer than ours. */
+#ifndef offsetofend
+#define offsetofend(TYPE, FIELD) (offsetof(TYPE, FIELD) + sizeof(((TYPE *)0)->FIELD))
+#endif
 #define OPTS_HAS(opts, field)                                                                      \
 	((opts) && (opts)->sz >= offsetofend(__typeof__(*(opts)), field))
 #define OPTS_GET(opts, field, fallback) (OPTS_HAS(opts, field) ? (opts)->field : (fallback))
-#ifndef offsetofend
-#define offsetofend(TYPE, FIELD) (offsetof(TYPE, FIELD) + sizeof(((TYPE *)0)->FIELD))
-/*
- * Regular names in dir/sub (sub may be NULL) ending in suffix, sorted, as "sub/name"; a
- * missing directory gives an empty list. *ret_names is NULL-terminated; free it with
- * bpk_free_names(). Returns 0 or -ENOMEM.
- */
-int bpk_list_dir(const char *dir, const char *sub, const char *suffix, char ***ret_names,
-		 size_t *ret_cnt);
-void bpk_free_names(char **names);
-/* Whether a package path names a BPF object: bpf/NAME.o, directly under bpf/. */
-bool bpk_path_is_object(const char *path);
-
-#endif
 
 /* SHA-256 of data as 64 lowercase hex digits plus NUL. Returns 0 or -ENOMEM/-EIO. */
 int bpk_sha256_hex(const void *data, size_t len, char out[65]);
@@ -59,5 +50,13 @@ json_t *bpk_diags_json(const struct bpk_diags *diags);
 int bpk_list_dir(const char *dir, const char *sub, const char *suffix, char ***ret_names,
 		 size_t *ret_cnt);
 void bpk_free_names(char **names);
+/* Whether a package path names a BPF object: bpf/NAME.o, directly under bpf/. */
+bool bpk_path_is_object(const char *path);
+
+/* Hex digits (spaces and colons allowed between bytes) to bytes. 0, -EINVAL or -ENOMEM. */
+int bpk_hex_decode(const char *hex, unsigned char **ret, size_t *ret_len);
+/* bpk_packet__build on an already parsed description. */
+int bpk_packet_build_json(json_t *desc, unsigned char **ret_packet, size_t *ret_len,
+			  char **ret_error);
 
 #endif

@@ -32,6 +32,8 @@ static const struct {
 	[BPK_E_MISSING_MANIFEST] = { "E014", "missing-manifest", "bpk.json is missing" },
 	[BPK_E_NO_LICENSE_STRING] = { "E015", "no-license-string",
 				      "an object has no \"license\" section, so the kernel treats it as proprietary" },
+	[BPK_E_CAPABILITY] = { "E016", "capability-not-allowed",
+			       "a program can do something the manifest's \"capabilities\" allow-list does not name" },
 	[BPK_W_NO_BTF] = { "W001", "no-btf", "an object has no BTF (build with -g)" },
 	[BPK_W_NO_CORE] = { "W002", "no-core",
 			    "no CO-RE relocations although requires.kernel admits several kernels" },
@@ -43,6 +45,8 @@ static const struct {
 	[BPK_W_SHORT_README] = { "W007", "short-readme", "README.md is too short to explain the package" },
 	[BPK_W_NO_DESCRIPTION_MAP] = { "W008", "undocumented-config-map",
 				       "a configuration map has no description" },
+	[BPK_W_UNDECLARED_CAPABILITY] = { "W009", "undeclared-capability",
+					  "a program has a sensitive capability and bpk.json has no \"capabilities\" allow-list" },
 };
 
 const char *bpk_diag_code__id(enum bpk_diag_code code)

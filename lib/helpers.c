@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: BSD-2-Clause
-/* BPF helper facts that inspection and lint need: names, GPL-only flags, eBPF for Windows support. */
+/* Facts about BPF helpers that inspection and lint need: names, GPL-only, eBPF for Windows. */
 #include <string.h>
 
 #include "bpk_internal.h"
@@ -286,7 +286,6 @@ static const char *const windows_helpers[] = {
 	"bpf_map_lookup_elem",
 	"bpf_map_update_elem",
 	"bpf_map_delete_elem",
-	"bpf_map_lookup_and_delete_elem",
 	"bpf_tail_call",
 	"bpf_get_prandom_u32",
 	"bpf_ktime_get_boot_ns",
@@ -301,7 +300,8 @@ static const char *const windows_helpers[] = {
 	"bpf_get_current_pid_tgid",
 	"bpf_get_socket_cookie",
 	"bpf_xdp_adjust_head",
-	/* Windows-only helpers, so that a name-based check accepts them too. */
+	/* Windows-only helpers (Linux has the first as a syscall command), accepted by name. */
+	"bpf_map_lookup_and_delete_elem",
 	"bpf_get_current_logon_id",
 	"bpf_is_current_admin",
 	"bpf_memcpy",

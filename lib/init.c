@@ -15,6 +15,7 @@ struct template_info {
 	const char *source;
 	const char *test;
 	const char *readme_usage;
+	const char *capabilities; /* the allow-list bpk.json starts with: what the program does */
 };
 
 /* Common head of every scaffolded program: vmlinux.h makes field accesses CO-RE relocatable. */
@@ -71,11 +72,15 @@ static const struct template_info templates[] = {
 			"    {\n"
 			"      \"name\": \"an IPv4 UDP packet is counted and passed\",\n"
 			"      \"packet_hex\": \"" UDP_PACKET_HEX "\",\n"
-			"      \"expect\": {\"retval\": \"XDP_PASS\"}\n"
+			"      \"expect\": {\n"
+			"        \"retval\": \"XDP_PASS\",\n"
+			"        \"maps\": [{\"name\": \"@IDENT@_packets\", \"key\": 17, \"value\": 1}]\n"
+			"      }\n"
 			"    }\n"
 			"  ]\n"
 			"}\n",
 		.readme_usage = "    bpk attach @NAME@ --iface eth0\n",
+		.capabilities = "\"filter-packets\"",
 	},
 	[BPK_TEMPLATE_TC] = {
 		.type = "tc",
@@ -114,11 +119,15 @@ static const struct template_info templates[] = {
 			"    {\n"
 			"      \"name\": \"an IPv4 UDP packet is counted and let through\",\n"
 			"      \"packet_hex\": \"" UDP_PACKET_HEX "\",\n"
-			"      \"expect\": {\"retval\": \"TC_ACT_OK\"}\n"
+			"      \"expect\": {\n"
+			"        \"retval\": \"TC_ACT_OK\",\n"
+			"        \"maps\": [{\"name\": \"@IDENT@_bytes\", \"key\": 17, \"value\": 46}]\n"
+			"      }\n"
 			"    }\n"
 			"  ]\n"
 			"}\n",
 		.readme_usage = "    bpk attach @NAME@ --iface eth0 --hook tc_ingress\n",
+		.capabilities = "\"filter-packets\"",
 	},
 	[BPK_TEMPLATE_TRACEPOINT] = {
 		.type = "tracepoint",
@@ -157,6 +166,7 @@ static const struct template_info templates[] = {
 			"  ]\n"
 			"}\n",
 		.readme_usage = "    bpk attach @NAME@\n",
+		.capabilities = "\"process-info\"",
 	},
 	[BPK_TEMPLATE_KPROBE] = {
 		.type = "kprobe",
@@ -193,6 +203,7 @@ static const struct template_info templates[] = {
 			"  ]\n"
 			"}\n",
 		.readme_usage = "    bpk attach @NAME@\n",
+		.capabilities = "\"read-kernel-memory\"",
 	},
 	[BPK_TEMPLATE_CGROUP_SKB] = {
 		.type = "cgroup_skb",
@@ -226,6 +237,7 @@ static const struct template_info templates[] = {
 			"  ]\n"
 			"}\n",
 		.readme_usage = "    bpk attach @NAME@ --cgroup /sys/fs/cgroup/my.slice\n",
+		.capabilities = "\"filter-packets\"",
 	},
 };
 
@@ -240,7 +252,8 @@ static const char manifest_template[] =
 	"  \"source\": {\"url\": \"https://example.com/@NAME@.git\"},\n"
 	"  \"tags\": [\"@TAG@\"],\n"
 	"  \"platforms\": [\"linux\"],\n"
-	"  \"requires\": {\"kernel\": \">=5.15\", \"btf\": true}\n"
+	"  \"requires\": {\"kernel\": \">=5.15\", \"btf\": true},\n"
+	"  \"capabilities\": [@CAPS@]\n"
 	"}\n";
 
 static const char readme_template[] =
@@ -385,7 +398,7 @@ int bpk_init__scaffold(const char *dir, const char *name, enum bpk_template temp
 	_cleanup_free_ char *usage = expand(t->readme_usage, vars);
 	const char *const vars_usage[] = {
 		"NAME", name, "IDENT", ident, "DESCRIPTION", t->description, "AUTHOR", author,
-		"TAG", t->tag, "USAGE", usage ? usage : "", NULL,
+		"TAG", t->tag, "USAGE", usage ? usage : "", "CAPS", t->capabilities, NULL,
 	};
 
 	files[0].rel = BPK_MANIFEST_PATH, files[0].text = manifest_template;

@@ -19,6 +19,12 @@
 #define LIBBPF_REASON_MAX 1024
 /* A license string longer than this is not one the kernel compares anyway. */
 #define LICENSE_MAX 4096
+/*
+ * The largest size or offset of anything in an object (section, symbol, BTF type) that
+ * inspection accepts. libbpf 1.1 adds such numbers in 32 bits when it checks them; below
+ * this bound its sums cannot wrap. No loadable object comes near it.
+ */
+#define OBJECT_SIZE_MAX (1ULL << 30)
 
 /*
  * The object as libelf shows it, checked once so that everything after can index without
@@ -38,7 +44,7 @@ struct elf_section {
 	uint32_t link;		/* sh_link */
 	uint32_t info;		/* sh_info */
 	const uint8_t *data;	/* NULL when the section has no bytes in the file */
-	size_t size;
+	size_t size;		/* of data, or the memory size of a SHT_NOBITS section */
 	bool code;		/* holds BPF instructions */
 	struct elf_relo *relos;	/* sorted by offset; only for code */
 	size_t relo_cnt;
@@ -157,23 +163,37 @@ static const char *elf_type_name(unsigned int type)
 	}
 }
 
+/* Say why an object is refused: -EINVAL with the reason in why, or -ENOMEM. */
+#define bad(why, ...) (strbuf_addf(why, __VA_ARGS__) ?: -EINVAL)
+
 /* The checks of e_ident come first so the reason names the real problem, not libelf's. */
 static int check_ident(const unsigned char *buf, size_t len, struct strbuf *why)
 {
 	if (len < EI_NIDENT || memcmp(buf, ELFMAG, SELFMAG))
-		return strbuf_addstr(why, "not an ELF file") ?: -EINVAL;
+		return bad(why, "not an ELF file");
 	if (buf[EI_CLASS] == ELFCLASS32)
-		return strbuf_addstr(why, "32-bit ELF objects are not supported (BPF objects are ELF64)") ?: -EINVAL;
+		return bad(why, "32-bit ELF objects are not supported (BPF objects are ELF64)");
 	if (buf[EI_CLASS] != ELFCLASS64)
-		return strbuf_addf(why, "invalid ELF class %u", buf[EI_CLASS]) ?: -EINVAL;
+		return bad(why, "invalid ELF class %u", buf[EI_CLASS]);
 	if (buf[EI_DATA] == ELFDATA2MSB)
-		return strbuf_addstr(why, "big-endian objects are not supported") ?: -EINVAL;
+		return bad(why, "big-endian objects are not supported");
 	if (buf[EI_DATA] != ELFDATA2LSB)
-		return strbuf_addf(why, "invalid ELF data encoding %u", buf[EI_DATA]) ?: -EINVAL;
+		return bad(why, "invalid ELF data encoding %u", buf[EI_DATA]);
 	return 0;
 }
 
-#define bad(why, ...) (strbuf_addf(why, __VA_ARGS__) ?: -EINVAL)
+/*
+ * Section 0 is reserved: libbpf 1.1 reads its flags like any other's and then fails to read
+ * its data. Only the fields that extended numbering uses may be set.
+ */
+static bool null_section_ok(Elf *elf)
+{
+	Elf_Scn *scn = elf_getscn(elf, 0);
+	GElf_Shdr sh;
+
+	return scn && gelf_getshdr(scn, &sh) && sh.sh_type == SHT_NULL && !sh.sh_flags &&
+	       !sh.sh_offset;
+}
 
 static int read_sections(struct bpf_elf *e, struct strbuf *why)
 {
@@ -186,6 +206,8 @@ static int read_sections(struct bpf_elf *e, struct strbuf *why)
 	e->secs = calloc(e->sec_cnt, sizeof(*e->secs));
 	if (!e->secs)
 		return -ENOMEM;
+	if (!null_section_ok(e->elf))
+		return bad(why, "section 0 is not the null section");
 	for (i = 1; i < e->sec_cnt; i++) {
 		struct elf_section *sec = &e->secs[i];
 		Elf_Scn *scn = elf_getscn(e->elf, i);
@@ -194,7 +216,8 @@ static int read_sections(struct bpf_elf *e, struct strbuf *why)
 
 		/* A copy: in the buffer the header may be misaligned. */
 		if (!scn || !gelf_getshdr(scn, &sh))
-			return bad(why, "cannot read the header of section %zu: %s", i, elf_errmsg(-1));
+			return bad(why, "cannot read the header of section %zu: %s", i,
+				   elf_errmsg(-1));
 		sec->name = elf_strptr(e->elf, shstrndx, sh.sh_name);
 		if (!sec->name)
 			return bad(why, "section %zu has no valid name", i);
@@ -202,7 +225,15 @@ static int read_sections(struct bpf_elf *e, struct strbuf *why)
 		sec->flags = sh.sh_flags;
 		sec->link = sh.sh_link;
 		sec->info = sh.sh_info;
-		if (sh.sh_type == SHT_NOBITS || !sh.sh_size)
+		if (sh.sh_type == SHT_NOBITS) {
+			/* No bytes in the file, but symbols and relocations lie within the size. */
+			if (sh.sh_size > OBJECT_SIZE_MAX)
+				return bad(why, "section '%s' is %llu bytes, more than any BPF object holds",
+					   sec->name, (unsigned long long)sh.sh_size);
+			sec->size = sh.sh_size;
+			continue;
+		}
+		if (!sh.sh_size)
 			continue;
 		/* libelf refuses a section whose bytes lie outside the buffer. */
 		data = elf_getdata(scn, NULL);
@@ -268,12 +299,22 @@ static int read_symbols(struct bpf_elf *e, size_t *ret_symtab, struct strbuf *wh
 		s->name = elf_strptr(e->elf, strtab, sym.st_name);
 		if (!s->name)
 			return bad(why, "symbol %zu has no valid name", i);
-		if (sym.st_shndx == SHN_XINDEX)
-			return bad(why, "symbol '%s' uses an extended section index, which BPF objects never need",
-				   s->name);
-		if (sym.st_shndx >= e->sec_cnt && sym.st_shndx < SHN_LORESERVE)
+		if (sym.st_shndx >= e->sec_cnt && sym.st_shndx != SHN_ABS &&
+		    sym.st_shndx != SHN_COMMON)
 			return bad(why, "symbol '%s' refers to section %u, which does not exist",
 				   s->name, sym.st_shndx);
+		/*
+		 * libbpf 1.1 finds variables by name, whatever their section, and takes st_value
+		 * as their offset in 32 bits: values must be small and inside their section.
+		 */
+		if (sym.st_value > OBJECT_SIZE_MAX || sym.st_size > OBJECT_SIZE_MAX)
+			return bad(why, "symbol '%s' has an impossible value or size", s->name);
+		if (sym.st_shndx && sym.st_shndx < e->sec_cnt &&
+		    GELF_ST_TYPE(sym.st_info) != STT_SECTION &&
+		    (sym.st_value > e->secs[sym.st_shndx].size ||
+		     sym.st_size > e->secs[sym.st_shndx].size - sym.st_value))
+			return bad(why, "symbol '%s' lies outside its section '%s'", s->name,
+				   e->secs[sym.st_shndx].name);
 		s->shndx = sym.st_shndx;
 		s->value = sym.st_value;
 		s->size = sym.st_size;
@@ -290,7 +331,11 @@ static int cmp_relo(const void *a, const void *b)
 	return x->offset < y->offset ? -1 : x->offset > y->offset;
 }
 
-/* Relocations of code sections only: the others (.BTF, DWARF) do not matter here. */
+/*
+ * Relocations libbpf reads: those of code (any section flagged executable, as libbpf decides)
+ * and of .maps and .struct_ops. All are checked, since libbpf 1.1 trusts them; those of code
+ * sections proper are kept for the walk. The others (.BTF, DWARF) do not matter here.
+ */
 static int read_relocations(struct bpf_elf *e, size_t symtab, struct strbuf *why)
 {
 	size_t i, j;
@@ -304,20 +349,21 @@ static int read_relocations(struct bpf_elf *e, size_t symtab, struct strbuf *why
 		if (relsec->type != SHT_REL || relsec->info == 0 || relsec->info >= e->sec_cnt)
 			continue;
 		target = &e->secs[relsec->info];
-		if (!target->code)
+		if (!(target->flags & SHF_EXECINSTR) && strcmp(relsec->name, ".rel.maps") &&
+		    strcmp(relsec->name, ".rel.struct_ops"))
 			continue;
 		if (target->relos)
 			return bad(why, "section '%s' has more than one relocation section",
 				   target->name);
 		if (relsec->link != symtab)
 			return bad(why, "relocation section '%s' does not use the symbol table",
-				   e->secs[i].name);
+				   relsec->name);
 		data = elf_getdata(elf_getscn(e->elf, i), NULL);
 		if (!data || !data->d_size)
 			continue;
 		if (data->d_type != ELF_T_REL || data->d_size % sizeof(Elf64_Rel))
 			return bad(why, "relocation section '%s' is %zu bytes, not a whole number of entries",
-				   e->secs[i].name, (size_t)data->d_size);
+				   relsec->name, (size_t)data->d_size);
 		cnt = data->d_size / sizeof(Elf64_Rel);
 		target->relos = calloc(cnt, sizeof(*target->relos));
 		if (!target->relos)
@@ -326,13 +372,15 @@ static int read_relocations(struct bpf_elf *e, size_t symtab, struct strbuf *why
 			GElf_Rel rel;
 
 			if (!gelf_getrel(data, (int)j, &rel))
-				return bad(why, "cannot read relocation %zu of '%s'", j, target->name);
+				return bad(why, "cannot read relocation %zu of '%s'", j,
+					   target->name);
 			if (rel.r_offset % BPF_INSN_SZ || rel.r_offset >= target->size)
 				return bad(why, "relocation %zu of '%s' points outside the section (offset %llu)",
 					   j, target->name, (unsigned long long)rel.r_offset);
 			if (GELF_R_SYM(rel.r_info) >= e->sym_cnt)
 				return bad(why, "relocation %zu of '%s' names symbol %llu, which does not exist",
-					   j, target->name, (unsigned long long)GELF_R_SYM(rel.r_info));
+					   j, target->name,
+					   (unsigned long long)GELF_R_SYM(rel.r_info));
 			target->relos[j].offset = rel.r_offset;
 			target->relos[j].sym = GELF_R_SYM(rel.r_info);
 		}
@@ -440,6 +488,14 @@ static int64_t btf_extra_len(uint32_t kind, uint32_t vlen)
 	}
 }
 
+/* Kinds whose third word is a size in bytes rather than a type id. */
+static bool btf_kind_has_size(uint32_t kind)
+{
+	return kind == BTF_KIND_INT || kind == BTF_KIND_STRUCT || kind == BTF_KIND_UNION ||
+	       kind == BTF_KIND_ENUM || kind == BTF_KIND_ENUM64 || kind == BTF_KIND_DATASEC ||
+	       kind == BTF_KIND_FLOAT;
+}
+
 /* Kinds whose vlen field counts nothing (FUNC keeps its linkage there). */
 static bool btf_kind_has_vlen(uint32_t kind)
 {
@@ -511,10 +567,20 @@ static int btf_check_type(const struct btf_check *b, uint32_t id, struct strbuf 
 			   get_le32(t + 8));
 	for (i = 0; btf_edge(b, id, i, &ref); i++)
 		if (ref > b->cnt)
-			return bad(why, "BTF type %u refers to type %u, which does not exist", id, ref);
+			return bad(why, "BTF type %u refers to type %u, which does not exist", id,
+				   ref);
+	/* libbpf adds sizes and offsets in 32 bits: keep them far from wrapping. */
+	if (btf_kind_has_size(kind) && get_le32(t + 8) > OBJECT_SIZE_MAX)
+		return bad(why, "BTF type %u is %u bytes, more than any BPF object holds", id,
+			   get_le32(t + 8));
+	for (i = 0; kind == BTF_KIND_DATASEC && i < vlen; i++)
+		if (get_le32(t + BTF_TYPE_LEN + 12 * i + 4) > OBJECT_SIZE_MAX ||
+		    get_le32(t + BTF_TYPE_LEN + 12 * i + 8) > OBJECT_SIZE_MAX)
+			return bad(why, "BTF section %u places variable %u out of any reach", id, i);
 	if (kind == BTF_KIND_FUNC) {
 		ref = get_le32(t + 8);
-		if (!ref || btf_kind_of(get_le32(b->types + b->offs[ref] + 4)) != BTF_KIND_FUNC_PROTO)
+		if (!ref ||
+		    btf_kind_of(get_le32(b->types + b->offs[ref] + 4)) != BTF_KIND_FUNC_PROTO)
 			return bad(why, "BTF function %u is not typed by a function prototype", id);
 	}
 	switch (kind) {
@@ -530,7 +596,8 @@ static int btf_check_type(const struct btf_check *b, uint32_t id, struct strbuf 
 	}
 	for (i = 0; name_stride && i < vlen; i++, name_at += name_stride)
 		if (get_le32(t + BTF_TYPE_LEN + name_at) >= b->str_len)
-			return bad(why, "BTF type %u has a member name outside the string section", id);
+			return bad(why, "BTF type %u has a member name outside the string section",
+				   id);
 	return 0;
 }
 
@@ -624,7 +691,8 @@ static int check_btf(const struct elf_section *sec, struct strbuf *why)
 		info = get_le32(b.types + off + 4);
 		extra = btf_extra_len(btf_kind_of(info), info & 0xffff);
 		if (extra < 0) {
-			err = bad(why, "BTF type %u has unknown kind %u", b.cnt + 1, btf_kind_of(info));
+			err = bad(why, "BTF type %u has unknown kind %u", b.cnt + 1,
+				  btf_kind_of(info));
 			goto out;
 		}
 		if ((uint64_t)type_len - off - BTF_TYPE_LEN < (uint64_t)extra) {
@@ -681,6 +749,13 @@ static int bpf_elf_open(struct bpf_elf *e, void *buf, size_t len, struct strbuf 
 	if (ehdr.e_type != ET_REL)
 		return bad(why, "e_type is %u (%s), not a relocatable object (ET_REL)", ehdr.e_type,
 			   elf_type_name(ehdr.e_type));
+	/* Said here, because libelf just reports no sections for a cut file. */
+	if (!ehdr.e_shoff || ehdr.e_shentsize != sizeof(Elf64_Shdr))
+		return bad(why, "no section header table");
+	if (ehdr.e_shoff > len ||
+	    (uint64_t)(ehdr.e_shnum ?: 1) * sizeof(Elf64_Shdr) > len - ehdr.e_shoff)
+		return bad(why, "truncated: the section headers at offset %llu lie past the end (%zu bytes)",
+			   (unsigned long long)ehdr.e_shoff, len);
 	err = read_sections(e, why);
 	err = err ?: read_symbols(e, &symtab, why);
 	err = err ?: read_relocations(e, symtab, why);
@@ -895,7 +970,7 @@ static struct bpf_object *open_with_libbpf(const void *buf, size_t len, const ch
 	pthread_mutex_lock(&libbpf_print_lock);
 	libbpf_capture = why;
 	old = libbpf_set_print(libbpf_print_capture);
-	/* Another thread may have installed our callback between the lock and here: not ours. */
+	/* Ours is still installed only if an earlier open never returned: never chain to it. */
 	libbpf_saved_print = old == libbpf_print_capture ? NULL : old;
 	/* libbpf 1.x returns NULL and sets errno on failure. */
 	obj = bpf_object__open_mem(buf, len, &opts);
@@ -909,28 +984,24 @@ static struct bpf_object *open_with_libbpf(const void *buf, size_t len, const ch
 }
 
 /* Names come from untrusted bytes and end up in JSON and terminals: keep printable ASCII. */
-static char *dup_printable(const char *s)
+static char *make_printable(char *s)
 {
-	char *d = strdup(s ? s : "");
 	char *p;
 
-	for (p = d; p && *p; p++)
+	for (p = s; p && *p; p++)
 		if ((unsigned char)*p < 0x20 || (unsigned char)*p > 0x7e)
 			*p = '?';
-	return d;
+	return s;
+}
+
+static char *dup_printable(const char *s)
+{
+	return make_printable(strdup(s ? s : ""));
 }
 
 static char *dup_printable_n(const char *s, size_t n)
 {
-	char *d = strndup(s, n);
-
-	if (d) {
-		char *clean = dup_printable(d);
-
-		free(d);
-		d = clean;
-	}
-	return d;
+	return make_printable(strndup(s, n));
 }
 
 /* A growable list of borrowed strings, sorted and made unique at the end. */
@@ -1069,11 +1140,14 @@ static bool btf_has_extern_func(const struct btf *btf, const char *name)
 static int add_kfunc(struct walk *w, const char *name)
 {
 	if (w->btf && !btf_has_extern_func(w->btf, name)) {
-		int err = bpk_diags__add(w->diags, BPK_E_BAD_OBJECT, w->object_name,
-					 "program '%s' calls kfunc '%s', which BTF does not declare as an extern function",
-					 w->prog_name, name);
-		if (err)
-			return err;
+		_cleanup_free_ char *prog = dup_printable(w->prog_name);
+		_cleanup_free_ char *func = dup_printable(name);
+
+		if (!prog || !func ||
+		    bpk_diags__add(w->diags, BPK_E_BAD_OBJECT, w->object_name,
+				   "program '%s' calls kfunc '%s', which BTF does not declare as an extern function",
+				   prog, func))
+			return -ENOMEM;
 	}
 	return name_list_add(&w->kfuncs, name);
 }
@@ -1094,7 +1168,9 @@ static bool is_kconfig_extern(const struct btf *btf, const char *name)
 	vsi = btf_var_secinfos(sec);
 	for (i = 0; i < btf_vlen(sec); i++, vsi++) {
 		var = btf__type_by_id(btf, vsi->type);
-		if (var && btf_is_var(var) && !strcmp(btf__name_by_offset(btf, var->name_off) ?: "", name))
+		if (!var || !btf_is_var(var))
+			continue;
+		if (!strcmp(btf__name_by_offset(btf, var->name_off) ?: "", name))
 			return true;
 	}
 	return false;
@@ -1223,7 +1299,7 @@ static int walk_func(struct walk *w, const struct elf_func *f)
 
 			if (insn.src == BPF_PSEUDO_KFUNC_CALL ||
 			    (insn.src == BPF_PSEUDO_CALL && sym && sym->shndx == SHN_UNDEF)) {
-				/* clang emits kfunc calls as pseudo calls to an undefined symbol. */
+				/* clang emits kfunc calls as pseudo calls to undefined symbols. */
 				if (sym && *sym->name)
 					err = add_kfunc(w, sym->name);
 				else
@@ -1241,7 +1317,7 @@ static int walk_func(struct walk *w, const struct elf_func *f)
 			const struct elf_symbol *sym = relo ? &e->syms[relo->sym] : NULL;
 
 			if (i + 1 >= end)
-				break;	/* the second half is missing; the verifier would refuse it */
+				break;	/* no second half: the verifier would refuse it */
 			if (insn.src == BPF_PSEUDO_FUNC ||
 			    (sym && sym->shndx < e->sec_cnt && sym->shndx != SHN_UNDEF &&
 			     e->secs[sym->shndx].code)) {
@@ -1334,7 +1410,8 @@ static ssize_t find_prog_func(const struct bpf_elf *e, const char *name, const c
 	for (i = 0; i < e->func_cnt; i++) {
 		const struct elf_func *f = &e->funcs[i];
 
-		if (!strcmp(e->syms[f->sym].name, name) && !strcmp(e->secs[f->shndx].name, sec_name))
+		if (!strcmp(e->syms[f->sym].name, name) &&
+		    !strcmp(e->secs[f->shndx].name, sec_name))
 			return (ssize_t)i;
 	}
 	return -1;
@@ -1451,8 +1528,11 @@ static int inspect_program(const struct bpf_elf *e, struct bpf_object *obj,
 	const char *eat_str = NULL;
 	int err;
 
-	/* 0 is both "none" and BPF_CGROUP_INET_INGRESS; only cgroup_skb means the latter. */
-	if (eat != 0 || type == BPF_PROG_TYPE_CGROUP_SKB)
+	/*
+	 * 0 is both "none" and BPF_CGROUP_INET_INGRESS; only cgroup_skb means the latter. For
+	 * struct_ops, libbpf keeps the member index in this field: not an attach type.
+	 */
+	if ((eat != 0 || type == BPF_PROG_TYPE_CGROUP_SKB) && type != BPF_PROG_TYPE_STRUCT_OPS)
 		eat_str = libbpf_bpf_attach_type_str(eat) ?: "unknown";
 	p->prog_type = type;
 	p->expected_attach_type = eat;
@@ -1532,7 +1612,8 @@ static int fill_report(struct bpk_obj_info *info, const struct bpf_elf *e, struc
 	if (!info->progs)
 		return -ENOMEM;
 	bpf_object__for_each_program(prog, obj) {
-		err = inspect_program(e, obj, prog, object_name, &info->progs[info->prog_cnt++], diags);
+		err = inspect_program(e, obj, prog, object_name, &info->progs[info->prog_cnt++],
+				      diags);
 		if (err)
 			return err;
 	}
@@ -1607,6 +1688,8 @@ struct bpk_obj_info *bpk_obj_info__inspect_mem(const void *buf, size_t len, cons
 	goto out;
 
 bad_object:
+	/* The reason quotes names from the object: keep it printable, like the report. */
+	make_printable(why.buf);
 	if (bpk_diags__add(diags, BPK_E_BAD_OBJECT, name, "%s", why.buf ?: "not a BPF object"))
 		goto out_enomem;
 	err = -EINVAL;
@@ -1709,7 +1792,28 @@ static int set(json_t *o, const char *key, json_t *value)
 	return json_object_set_new(o, key, value) ? -ENOMEM : 0;
 }
 
-static json_t *prog_json(const struct bpk_prog_report *p)
+/* [{"id","words","evidence"}]: what the program can do, and why bpk says so. */
+static json_t *capabilities_json(const struct bpk_obj_info *info, const struct bpk_prog_report *p)
+{
+	struct bpk_capability_list caps;
+	json_t *a;
+	size_t i;
+
+	if (bpk_capabilities__of_prog(info, p, &caps))
+		return NULL;
+	a = json_array();
+	for (i = 0; a && i < caps.cnt; i++)
+		if (json_array_append_new(a, json_pack("{s:s, s:s, s:s}", "id", caps.items[i].id,
+						       "words", caps.items[i].words, "evidence",
+						       caps.items[i].evidence))) {
+			json_decref(a);
+			a = NULL;
+		}
+	bpk_capability_list__release(&caps);
+	return a;
+}
+
+static json_t *prog_json(const struct bpk_obj_info *info, const struct bpk_prog_report *p)
 {
 	json_t *o = json_object();
 	int err;
@@ -1719,7 +1823,8 @@ static json_t *prog_json(const struct bpk_prog_report *p)
 	err = set(o, "name", json_string(p->name));
 	err = err ?: set(o, "section", json_string(p->section));
 	err = err ?: set(o, "type", json_string(p->type));
-	err = err ?: set(o, "attach_type", p->attach_type ? json_string(p->attach_type) : json_null());
+	err = err ?: set(o, "attach_type",
+			 p->attach_type ? json_string(p->attach_type) : json_null());
 	err = err ?: set(o, "attach", json_string(p->attach));
 	err = err ?: set(o, "chain", json_string(p->chain));
 	err = err ?: set(o, "insns", json_integer(p->insn_cnt));
@@ -1729,6 +1834,7 @@ static json_t *prog_json(const struct bpk_prog_report *p)
 	err = err ?: set(o, "tail_calls", json_boolean(p->tail_calls));
 	err = err ?: set(o, "maps", json_strv(p->maps, p->map_cnt));
 	err = err ?: set(o, "core_relos", json_integer(p->core_relo_cnt));
+	err = err ?: set(o, "capabilities", capabilities_json(info, p));
 	if (err) {
 		json_decref(o);
 		return NULL;
@@ -1766,7 +1872,7 @@ json_t *bpk_obj_info_json(const struct bpk_obj_info *info)
 	if (!root || !progs || !maps)
 		goto fail;
 	for (i = 0; i < info->prog_cnt; i++)
-		if (json_array_append_new(progs, prog_json(&info->progs[i])))
+		if (json_array_append_new(progs, prog_json(info, &info->progs[i])))
 			goto fail;
 	for (i = 0; i < info->map_cnt; i++)
 		if (json_array_append_new(maps, map_json(&info->maps[i])))

@@ -7,7 +7,8 @@
 #include "bpk_internal.h"
 #include "config.h"
 
-static int default_print(enum bpk_print_level level, const char *fmt, va_list ap)
+__attribute__((format(printf, 2, 0))) static int default_print(enum bpk_print_level level,
+								 const char *fmt, va_list ap)
 {
 	if (level != BPK_WARN)
 		return 0;
@@ -22,6 +23,15 @@ bpk_print_fn_t bpk_set_print(bpk_print_fn_t fn)
 
 	print_fn = fn;
 	return old;
+}
+
+void bpk_vprint(enum bpk_print_level level, const char *fmt, va_list ap)
+{
+	int saved = errno;
+
+	if (print_fn)
+		print_fn(level, fmt, ap);
+	errno = saved;
 }
 
 void bpk_print(enum bpk_print_level level, const char *fmt, ...)

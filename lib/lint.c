@@ -92,6 +92,58 @@ static bool reads_kernel_memory(const struct bpk_prog_report *p)
 	return false;
 }
 
+/* Capabilities a reviewer must see declared: they reach beyond the program's own packet. */
+static bool capability_is_sensitive(enum bpk_capability cap)
+{
+	switch (cap) {
+	case BPK_CAP_READ_KERNEL_MEMORY:
+	case BPK_CAP_READ_USER_MEMORY:
+	case BPK_CAP_WRITE_USER_MEMORY:
+	case BPK_CAP_OVERRIDE_RETURN:
+	case BPK_CAP_SEND_SIGNALS:
+	case BPK_CAP_BPF_SYSCALL:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/*
+ * The author's "capabilities" allow-list bounds what every program may do; without one,
+ * sensitive capabilities are pointed out so that the author declares them.
+ */
+static int lint_capabilities(const struct lint_input *in, const char *where,
+			     const struct bpk_obj_info *obj, const struct bpk_prog_report *p,
+			     struct bpk_diags *diags)
+{
+	json_t *allowed = in->manifest ? json_object_get(bpk_manifest_json(in->manifest),
+							 "capabilities")
+				       : NULL;
+	struct bpk_capability_list caps;
+	size_t i, j;
+	int err = bpk_capabilities__of_prog(obj, p, &caps);
+
+	if (err)
+		return err;
+	for (i = 0; i < caps.cnt; i++) {
+		const struct bpk_capability_finding *f = &caps.items[i];
+		bool listed = false;
+
+		for (j = 0; j < json_array_size(allowed); j++)
+			listed |= !strcmp(json_string_value(json_array_get(allowed, j)) ?: "", f->id);
+		if (allowed && !listed)
+			bpk_diags__add(diags, BPK_E_CAPABILITY, where,
+				       "program '%s' %s (%s: %s) but 'capabilities' does not allow %s",
+				       p->name, f->words, f->id, f->evidence, f->id);
+		else if (!allowed && capability_is_sensitive(f->cap))
+			bpk_diags__add(diags, BPK_W_UNDECLARED_CAPABILITY, where,
+				       "program '%s' %s (%s: %s); declare it in bpk.json \"capabilities\" so reviewers and trust policies see it",
+				       p->name, f->words, f->id, f->evidence);
+	}
+	bpk_capability_list__release(&caps);
+	return 0;
+}
+
 static void lint_object(const struct lint_input *in, const char *path,
 			const struct bpk_obj_info *obj, struct bpk_diags *diags)
 {
@@ -136,6 +188,7 @@ static void lint_object(const struct lint_input *in, const char *path,
 						       p->name, p->helpers[j]);
 		}
 		needs_core |= reads_kernel_memory(p);
+		lint_capabilities(in, where, obj, p, diags);
 	}
 	/* CO-RE only matters for code that reads kernel structures whose layout varies. */
 	if (needs_core && obj->core_relo_cnt == 0 && (!kreq || bpk_kernel_req__spans_versions(kreq)))

@@ -197,6 +197,13 @@ static bool valid_tag(const char *s)
 	return true;
 }
 
+static bool valid_capability(const char *s)
+{
+	enum bpk_capability cap;
+
+	return bpk_capability__from_id(s, &cap) == 0;
+}
+
 static bool valid_platform(const char *s)
 {
 	return !strcmp(s, "linux") || !strcmp(s, "windows");
@@ -301,6 +308,9 @@ static void check_programs(struct checker *ck, json_t *root, bool required)
 		snprintf(field, sizeof(field), "%s.maps", where);
 		check_string_list(ck, p, "maps", field, true, false, true, valid_identifier,
 				  "a map name");
+		snprintf(field, sizeof(field), "%s.capabilities", where);
+		check_string_list(ck, p, "capabilities", field, false, false, true,
+				  valid_capability, "a capability id (see docs/spec/capabilities.md)");
 	}
 }
 
@@ -431,6 +441,8 @@ static void check_manifest(struct checker *ck, json_t *root, enum bpk_manifest_m
 	check_string_list(ck, root, "platforms", "platforms", true, true, true, valid_platform,
 			  "a platform (linux or windows)");
 	check_requires(ck, root);
+	check_string_list(ck, root, "capabilities", "capabilities", false, false, true,
+			  valid_capability, "a capability id (see docs/spec/capabilities.md)");
 	check_programs(ck, root, packed);
 	check_maps(ck, root, packed);
 	check_files(ck, root, packed);
@@ -674,14 +686,34 @@ static json_t *interface_maps(const struct bpk_obj_info *obj, const struct bpk_p
 	return arr;
 }
 
+/* What the program can do, as capability ids (never trusted from the author). */
+static json_t *capability_ids(const struct bpk_obj_info *obj, const struct bpk_prog_report *p)
+{
+	struct bpk_capability_list caps;
+	json_t *arr;
+	size_t i;
+
+	if (bpk_capabilities__of_prog(obj, p, &caps))
+		return NULL;
+	arr = json_array();
+	for (i = 0; arr && i < caps.cnt; i++)
+		if (json_array_append_new(arr, json_string(caps.items[i].id))) {
+			json_decref(arr);
+			arr = NULL;
+		}
+	bpk_capability_list__release(&caps);
+	return arr;
+}
+
 static json_t *derive_program(const struct bpk_obj_info *obj, const struct bpk_prog_report *p,
 			      const char *object)
 {
-	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:o}", "name", p->name,
+	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:o, s:o}", "name", p->name,
 			 "object", object, "section", p->section, "type", p->type, "attach",
 			 p->attach, "chain", p->chain, "helpers",
 			 string_array(p->helpers, p->helper_cnt), "kfuncs",
-			 string_array(p->kfuncs, p->kfunc_cnt), "maps", interface_maps(obj, p));
+			 string_array(p->kfuncs, p->kfunc_cnt), "maps", interface_maps(obj, p),
+			 "capabilities", capability_ids(obj, p));
 }
 
 static json_t *derive_map(const struct bpk_map_report *mr)

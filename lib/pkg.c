@@ -11,6 +11,8 @@
 #include <sys/stat.h>
 #include <zlib.h>
 
+#include <openssl/evp.h>
+
 #include "bpk_internal.h"
 
 /* The longest path ustar can hold (155-byte prefix, '/', 100-byte name). */
@@ -26,6 +28,8 @@ struct pkg_entry {
 	char *data;
 	size_t size;
 	bool executable;
+	/* SHA-256 of data, computed while it was read: one pass over the bytes, not two. */
+	char sha256[65];
 };
 
 struct bpk_pkg {
@@ -82,37 +86,13 @@ bool bpk_pkg_path__valid(const char *path)
 }
 
 /*
- * A copy of path fit to show: entry names come from untrusted bytes, so control characters
- * and backslashes are escaped, and a hostile name cannot drive the terminal that prints it.
+ * A path fit to show: entry names come from untrusted bytes, so a hostile name cannot drive
+ * the terminal that prints it. Long enough to recognise, short enough not to flood a log.
  * Valid paths are returned unchanged. NULL on ENOMEM.
  */
 static char *shown_path(const char *path)
 {
-	struct strbuf sb = STRBUF_INIT;
-	const char *p;
-	int err = 0;
-
-	if (!path)
-		path = "";
-	/* Long enough to recognise, short enough that a 1 MiB name cannot flood a log. */
-	for (p = path; *p && !err && p - path < 1024; p++) {
-		unsigned char c = (unsigned char)*p;
-
-		if (c < 0x20 || c == 0x7f || c == '\\')
-			err = strbuf_addf(&sb, "\\x%02x", c);
-		else
-			err = strbuf_add(&sb, p, 1);
-	}
-	if (!err && *p)
-		err = strbuf_addstr(&sb, "...");
-	/* Adding nothing NUL-terminates the buffer, even for an empty path. */
-	if (!err)
-		err = strbuf_add(&sb, "", 0);
-	if (err) {
-		strbuf_release(&sb);
-		return NULL;
-	}
-	return strbuf_detach(&sb, NULL);
+	return str_shown(path, 1024, NULL);
 }
 
 /*
@@ -276,11 +256,19 @@ static int read_entry_data(struct archive *a, struct archive_entry *entry, const
 			   struct bpk_diags *diags)
 {
 	struct strbuf sb = STRBUF_INIT;
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int md_len = 0;
 	const void *block;
 	la_int64_t offset;
+	EVP_MD_CTX *ctx;
 	size_t n;
 	int r, err;
 
+	ctx = EVP_MD_CTX_new();
+	if (!ctx || EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1) {
+		EVP_MD_CTX_free(ctx);
+		return -ENOMEM;
+	}
 	if (archive_entry_size_is_set(entry)) {
 		la_int64_t declared = archive_entry_size(entry);
 
@@ -289,12 +277,13 @@ static int read_entry_data(struct archive *a, struct archive_entry *entry, const
 					 "declares %" PRId64 " bytes, which takes the package past"
 					 " the limit of %" PRIu64 " expanded bytes",
 					 (int64_t)declared, max_expanded);
-			return err ?: -EFBIG;
+			err = err ?: -EFBIG;
+			goto fail;
 		}
 		/* Within budget, so a lying header costs at most the limit, never more. */
 		err = strbuf_grow(&sb, (size_t)declared);
 		if (err)
-			return err;
+			goto fail;
 	}
 	for (;;) {
 		r = archive_read_data_block(a, &block, &n, &offset);
@@ -319,14 +308,26 @@ static int read_entry_data(struct archive *a, struct archive_entry *entry, const
 		err = strbuf_add(&sb, block, n);
 		if (err)
 			goto fail;
+		/* While the block is still in cache. */
+		if (EVP_DigestUpdate(ctx, block, n) != 1) {
+			err = -EIO;
+			goto fail;
+		}
 	}
 	/* Adding nothing NUL-terminates even an empty entry's buffer. */
 	err = strbuf_add(&sb, "", 0);
 	if (err)
 		goto fail;
+	if (EVP_DigestFinal_ex(ctx, md, &md_len) != 1 || md_len != 32) {
+		err = -EIO;
+		goto fail;
+	}
+	EVP_MD_CTX_free(ctx);
+	hex_encode(md, 32, pe->sha256);
 	pe->data = strbuf_detach(&sb, &pe->size);
 	return pe->data ? 0 : -ENOMEM;
 fail:
+	EVP_MD_CTX_free(ctx);
 	strbuf_release(&sb);
 	return err;
 }
@@ -496,7 +497,6 @@ static int check_files(struct bpk_pkg *pkg, struct bpk_diags *diags)
 	const struct bpk_manifest *m = pkg->manifest;
 	const struct bpk_manifest_file *f;
 	const struct pkg_entry *pe;
-	char digest[65];
 	int mismatches = 0, err;
 	size_t i;
 
@@ -524,13 +524,10 @@ static int check_files(struct bpk_pkg *pkg, struct bpk_diags *diags)
 					 "is %zu bytes but %s 'files' says %" PRIu64, pe->size,
 					 BPK_MANIFEST_PATH, f->size);
 		} else {
-			err = bpk_sha256_hex(pe->data, pe->size, digest);
-			if (err)
-				return err;
-			if (!strcmp(digest, f->sha256))
+			if (!strcmp(pe->sha256, f->sha256))
 				continue;
 			err = entry_diag(diags, BPK_E_FILES_MISMATCH, f->path,
-					 "has SHA-256 %s but %s 'files' says %s", digest,
+					 "has SHA-256 %s but %s 'files' says %s", pe->sha256,
 					 BPK_MANIFEST_PATH, f->sha256);
 		}
 		if (err)
@@ -579,7 +576,7 @@ struct bpk_pkg *bpk_pkg__open_mem(const void *buf, size_t len, const struct bpk_
 		err = load_manifest(pkg, diags);
 	if (!err && !OPTS_GET(opts, no_manifest_check, false))
 		err = check_files(pkg, diags);
-	if (!err)
+	if (!err && !OPTS_GET(opts, no_digest, false))
 		err = bpk_sha256_hex(buf, len, pkg->digest);
 	if (err) {
 		bpk_pkg__free(pkg);

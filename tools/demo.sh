@@ -23,6 +23,7 @@ step() {
 
 step "$BPK" init acme/pktcount --type xdp --author "Demo <demo@example.com>"
 step "$BPK" build pktcount
+step "$BPK" test pktcount
 step "$BPK" pack pktcount
 step "$BPK" inspect pktcount/acme-pktcount-0.1.0.bpk
 step "$BPK" lint pktcount/acme-pktcount-0.1.0.bpk

@@ -56,6 +56,12 @@ const char *bpk_version(void);
 #include <bpk/pkg.h>
 #include <bpk/lint.h>
 #include <bpk/build.h>
+#include <bpk/sign.h>
+#include <bpk/trust.h>
+#include <bpk/index.h>
+#include <bpk/kernsig.h>
+#include <bpk/testrun.h>
+#include <bpk/capability.h>
 
 #ifdef __cplusplus
 }

@@ -49,6 +49,7 @@ enum bpk_diag_code {
 	BPK_E_ARCHIVE,		/* E013 container refused (path, type, limits, duplicates) */
 	BPK_E_MISSING_MANIFEST,	/* E014 no bpk.json */
 	BPK_E_NO_LICENSE_STRING,/* E015 object without a "license" section */
+	BPK_E_CAPABILITY,	/* E016 a program can do more than the manifest's "capabilities" allow */
 	BPK_W_NO_BTF,		/* W001 object without BTF */
 	BPK_W_NO_CORE,		/* W002 no CO-RE relocations although several kernels are targeted */
 	BPK_W_NO_TESTS,		/* W003 no tests/NAME.json */
@@ -57,6 +58,7 @@ enum bpk_diag_code {
 	BPK_W_NO_KERNEL_REQ,	/* W006 no requires.kernel */
 	BPK_W_SHORT_README,	/* W007 README shorter than a useful paragraph */
 	BPK_W_NO_DESCRIPTION_MAP,/* W008 a config map without a description */
+	BPK_W_UNDECLARED_CAPABILITY,/* W009 a sensitive capability and no "capabilities" allow-list */
 	BPK_DIAG_CODE_CNT,
 };
 

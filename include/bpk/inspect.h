@@ -60,8 +60,10 @@ struct bpk_obj_info {
 };
 
 /*
- * Inspect a BPF ELF object held in memory. name is used in messages and by libbpf as the
- * object name. Problems are appended to diags as E012 bad-object (with the reason) or E011
+ * Inspect a BPF ELF object held in memory. name is used in messages and as the where of
+ * diagnostics; libbpf's object name is derived from it as bpf_object__open_file() derives it
+ * from a path (the base name up to its first dot), so internal maps are named as a loader of
+ * that file will name them ("xdp_disp.rodata"). Problems are appended to diags as E012 bad-object (with the reason) or E011
  * unknown-section. Returns the report, owned by the caller, or NULL with errno set: EINVAL
  * for bytes that are not a readable little-endian EM_BPF ELF, ENOMEM.
  * Never loads anything into the kernel; needs no privileges.
@@ -74,7 +76,8 @@ void bpk_obj_info__free(struct bpk_obj_info *info);
 
 /*
  * The report as JSON text (bpftool -j style): {"sha256","size","license","btf","btf_ext",
- * "core_relos","programs":[...],"maps":[...]}. Caller frees. NULL on ENOMEM.
+ * "core_relos","programs":[...],"maps":[...]}; each program carries its "capabilities"
+ * ([{"id","words","evidence"}], see capability.h). Caller frees. NULL on ENOMEM.
  */
 char *bpk_obj_info__to_json(const struct bpk_obj_info *info);
 

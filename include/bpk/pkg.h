@@ -25,8 +25,13 @@ struct bpk_pkg_open_opts {
 	 * that must show a broken package; bpk never installs one opened this way.
 	 */
 	bool no_manifest_check;
+	/*
+	 * Skip the SHA-256 of the whole .bpk (bpk_pkg__digest() is then ""): a verifier that
+	 * checks every file and the signature does not need it, and it is a second full hash.
+	 */
+	bool no_digest;
 };
-#define bpk_pkg_open_opts__last_field no_manifest_check
+#define bpk_pkg_open_opts__last_field no_digest
 
 /*
  * Read a package from memory. Refuses, with one E013 archive (or E001/E002/E008/E014)

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-only
-/* Exercises calls to kfuncs (extern __ksym functions); only compiled and inspected, never loaded. */
+/* Exercises calls to kfuncs (extern __ksym functions); compiled and inspected, never loaded. */
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
 

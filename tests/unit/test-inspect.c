@@ -329,6 +329,53 @@ static void test_loop_callback(void **state)
 	bpk_obj_info__free(info);
 }
 
+static void test_map_in_map(void **state)
+{
+	struct bpk_obj_info *info = inspect_clean("map_in_map.o");
+	const struct bpk_prog_report *outer = find_prog(info, "xdp_outer");
+	const struct bpk_prog_report *next = find_prog(info, "xdp_next");
+
+	/* Inner maps are reached at run time through outer, not named by the code. */
+	assert_strv(outer->maps, outer->map_cnt, STRV("next_progs", "outer"));
+	assert_true(outer->tail_calls);
+	/*
+	 * .bss and the Kconfig extern are libbpf's internal maps, named after the object: as many
+	 * of its first characters as fit in 15 with a suffix of at least 7.
+	 */
+	assert_strv(next->maps, next->map_cnt, STRV("map_in_.kconfig", "map_in_m.bss"));
+	assert_int_equal(next->helper_cnt, 0);
+	assert_map(info, "outer", "array_of_maps", 4, 4, 2, "none", false);
+	assert_map(info, "next_progs", "prog_array", 4, 4, 2, "none", false);
+	assert_map(info, "inner_a", "array", 4, 4, 1, "none", false);
+	assert_true(find_map(info, "map_in_m.bss")->internal);
+	assert_true(find_map(info, "map_in_.kconfig")->internal);
+	bpk_obj_info__free(info);
+}
+
+/* A helper number this bpk does not know is reported by number, not dropped. */
+static void test_unknown_helper(void **state)
+{
+	static const unsigned char call_skb_load_bytes[8] = { 0x85, 0, 0, 0, 26, 0, 0, 0 };
+	_cleanup_free_ char *path = test_object_path("tc_classifier.o");
+	_cleanup_free_ char *data = NULL;
+	struct bpk_obj_info *info;
+	char *call;
+	size_t len;
+
+	read_whole(path, &data, &len);
+	call = memmem(data, len, call_skb_load_bytes, sizeof(call_skb_load_bytes));
+	assert_non_null(call);
+	assert_null(memmem(call + 1, len - (size_t)(call + 1 - data), call_skb_load_bytes,
+			   sizeof(call_skb_load_bytes)));
+	call[4] = 0x92;	/* imm = 4242 */
+	call[5] = 0x10;
+	info = bpk_obj_info__inspect_mem(data, len, "tc_classifier.o", NULL);
+	assert_non_null(info);
+	assert_strv(info->progs[0].helpers, info->progs[0].helper_cnt, STRV("helper#4242"));
+	assert_int_equal(info->progs[0].helper_ids[0], 4242);
+	bpk_obj_info__free(info);
+}
+
 static void test_sha256_and_size(void **state)
 {
 	_cleanup_free_ char *path = test_object_path("xdp_counter.o");
@@ -447,6 +494,7 @@ static void test_every_truncation(void **state)
 	}
 	/* Section headers sit at the end: every proper prefix loses some of them. */
 	assert_int_equal(failures, len);
+	assert_bad_object(data, len / 2, "truncated");
 }
 
 static void test_every_byte_flipped(void **state)
@@ -462,6 +510,69 @@ static void test_every_byte_flipped(void **state)
 		data[i] ^= 0xff;
 	}
 	assert_true(failures > 0 && failures < len);
+}
+
+static char *corpus_path(const char *file)
+{
+	const char *src = getenv("BPK_TEST_SRCDIR");
+	char *dir, *path;
+
+	assert_non_null(src);
+	dir = path_join(src, "../fuzz/corpus/inspect");
+	assert_non_null(dir);
+	path = file ? path_join(dir, file) : strdup(dir);
+	assert_non_null(path);
+	free(dir);
+	return path;
+}
+
+/* Inputs that crashed libbpf 1.1 under the fuzzer; inspection must refuse them first. */
+static void test_fuzzer_crashes(void **state)
+{
+	static const struct {
+		const char *file;
+		const char *reason;
+	} crashes[] = {
+		{ "crash-exec-null-section.o", "section 0 is not the null section" },
+		{ "crash-symbol-reserved-shndx.o", "refers to section 65530, which does not exist" },
+		{ "corrupt-btf-type.o", "BTF type 13 refers to type 4294967294" },
+	};
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(crashes); i++) {
+		_cleanup_free_ char *path = corpus_path(crashes[i].file);
+		_cleanup_free_ char *data = NULL;
+		size_t len;
+
+		read_whole(path, &data, &len);
+		assert_bad_object(data, len, crashes[i].reason);
+	}
+}
+
+/* The whole seed corpus, as the fuzzer's replay does, but under the unit test's eyes. */
+static void test_fuzz_corpus(void **state)
+{
+	_cleanup_free_ char *dir_path = corpus_path(NULL);
+	size_t failures = 0, seen = 0;
+	struct dirent *de;
+	DIR *dir;
+
+	dir = opendir(dir_path);
+	assert_non_null(dir);
+	while ((de = readdir(dir))) {
+		_cleanup_free_ char *path = NULL, *data = NULL;
+		size_t len;
+
+		if (de->d_name[0] == '.')
+			continue;
+		path = path_join(dir_path, de->d_name);
+		assert_non_null(path);
+		read_whole(path, &data, &len);
+		inspect_any(data, len, &failures);
+		seen++;
+	}
+	closedir(dir);
+	assert_true(seen > 0);
 }
 
 static void test_missing_file(void **state)
@@ -492,7 +603,8 @@ static void test_xdp_tools_objects(void **state)
 
 	dir = opendir(XDP_TOOLS_DIR);
 	if (!dir) {
-		printf("skipped: %s is absent (install xdp-tools to run this test)\n", XDP_TOOLS_DIR);
+		printf("skipped: %s is absent (install xdp-tools to run this test)\n",
+		       XDP_TOOLS_DIR);
 		skip();
 	}
 	while ((de = readdir(dir))) {
@@ -507,7 +619,8 @@ static void test_xdp_tools_objects(void **state)
 		assert_non_null(path);
 		info = bpk_obj_info__inspect_file(path, &diags);
 		if (!info || diags.cnt)
-			fail_msg("%s: %s", path, diags.cnt ? diags.items[0].message : strerror(errno));
+			fail_msg("%s: %s", path,
+				 diags.cnt ? diags.items[0].message : strerror(errno));
 		assert_true(info->prog_cnt > 0);
 		assert_true(info->has_btf);
 		assert_string_equal(info->license, "GPL");
@@ -618,7 +731,7 @@ static void test_json(void **state)
 
 		assert_keys(p, STRV("name", "section", "type", "attach_type", "attach", "chain",
 				    "insns", "subprog_insns", "helpers", "kfuncs", "tail_calls",
-				    "maps", "core_relos"));
+				    "maps", "core_relos", "capabilities"));
 		if (!strcmp(json_string_value(json_object_get(p, "name")), "tc_hits"))
 			tc = p;
 	}
@@ -693,12 +806,16 @@ int main(void)
 		cmocka_unit_test(test_bogus_section),
 		cmocka_unit_test(test_pinned_map),
 		cmocka_unit_test(test_loop_callback),
+		cmocka_unit_test(test_map_in_map),
+		cmocka_unit_test(test_unknown_helper),
 		cmocka_unit_test(test_sha256_and_size),
 		cmocka_unit_test(test_not_elf),
 		cmocka_unit_test(test_wrong_machine),
 		cmocka_unit_test(test_wrong_class_and_endianness),
 		cmocka_unit_test(test_every_truncation),
 		cmocka_unit_test(test_every_byte_flipped),
+		cmocka_unit_test(test_fuzzer_crashes),
+		cmocka_unit_test(test_fuzz_corpus),
 		cmocka_unit_test(test_missing_file),
 		cmocka_unit_test(test_xdp_tools_objects),
 		cmocka_unit_test(test_xdp_tools_known_facts),

@@ -188,10 +188,42 @@ static void test_missing_docs(void **state)
 
 static void test_core_warning(void **state)
 {
-	/* A kprobe program that reads kernel memory must use CO-RE to span kernels. */
+	/* A kprobe program that reads kernel memory with CO-RE: only its capability to declare. */
 	char *dir = make_pkg("kprobe_core", "GPL-2.0-only", "[\"linux\"]");
 
+	expect_ids(dir, "W009");
+	rm_rf(dir);
+}
+
+static void test_capability_allow_list(void **state)
+{
+	char *dir = make_pkg("xdp_tailcall", "GPL-2.0-only", "[\"linux\"]");
+	char *manifest = path_join(dir, "bpk.json"), *text;
+	struct bpk_diags d = BPK_DIAGS_INIT;
+	size_t len;
+
+	/* Without an allow-list, nothing sensitive: clean. */
 	expect_ids(dir, "");
+	/* An allow-list that leaves out tail calls: the program exceeds it. */
+	assert_int_equal(read_file(manifest, 1 << 20, &text, &len), 0);
+	text[len - 1] = '\0';
+	char *with = xasprintf("%s, \"capabilities\": [\"filter-packets\"]}", text);
+	put_str(dir, "bpk.json", with);
+	expect_ids(dir, "E016");
+	assert_int_equal(bpk_lint__dir(dir, &d), 0);
+	assert_non_null(strstr(d.items[0].message, "'capabilities' does not allow tail-calls"));
+	assert_non_null(strstr(d.items[0].message, "calls bpf_tail_call"));
+	bpk_diags__release(&d);
+	/* An unknown id is a manifest error naming the entry. */
+	free(with);
+	with = xasprintf("%s, \"capabilities\": [\"fly\"]}", text);
+	put_str(dir, "bpk.json", with);
+	assert_int_equal(bpk_lint__dir(dir, &d), 0);
+	assert_string_equal(d.items[0].where, "capabilities[0]");
+	bpk_diags__release(&d);
+	free(with);
+	free(text);
+	free(manifest);
 	rm_rf(dir);
 }
 
@@ -245,6 +277,7 @@ int main(void)
 		cmocka_unit_test(test_unknown_section),
 		cmocka_unit_test(test_missing_docs),
 		cmocka_unit_test(test_core_warning),
+		cmocka_unit_test(test_capability_allow_list),
 		cmocka_unit_test(test_no_objects_no_manifest),
 		cmocka_unit_test(test_stale_manifest),
 	};
