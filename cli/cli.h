@@ -25,6 +25,7 @@ struct cmd {
 
 extern const struct cmd cmd_init, cmd_build, cmd_test, cmd_pack, cmd_inspect, cmd_lint;
 extern const struct cmd cmd_key, cmd_sign, cmd_verify, cmd_trust, cmd_index;
+extern const struct cmd cmd_load, cmd_unload;
 
 /* The command table (main.c), for help output. */
 const struct cmd *cli_find_cmd(const char *name);

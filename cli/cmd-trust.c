@@ -269,5 +269,5 @@ const struct cmd cmd_trust = {
 		"  -j, --json             print JSON (list)\n"
 		"  -h, --help             show this help\n"
 		"\n"
-		"The default trust policy is " BPK_SYSCONFDIR "/bpk/trust.d.\n",
+		"The default trust policy is " BPK_TRUST_DIR ".\n",
 };

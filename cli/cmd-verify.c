@@ -152,5 +152,5 @@ const struct cmd cmd_verify = {
 		"      --allow-unsigned   accept a package with no signature (development only)\n"
 		"  -h, --help             show this help\n"
 		"\n"
-		"The default trust policy is " BPK_SYSCONFDIR "/bpk/trust.d.\n",
+		"The default trust policy is " BPK_TRUST_DIR ".\n",
 };

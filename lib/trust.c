@@ -421,7 +421,7 @@ bool bpk_trust_entry__allows(const struct bpk_trust_entry *e, const char *name,
 
 const char *bpk_trust__default_dir(void)
 {
-	return BPK_SYSCONFDIR "/bpk/trust.d";
+	return BPK_TRUST_DIR;
 }
 
 struct bpk_trust *bpk_trust__new(void)

@@ -62,6 +62,7 @@ const char *bpk_version(void);
 #include <bpk/kernsig.h>
 #include <bpk/testrun.h>
 #include <bpk/capability.h>
+#include <bpk/load.h>
 
 #ifdef __cplusplus
 }
