@@ -1304,6 +1304,50 @@ int bpk_verify__manifest(const void *manifest, size_t manifest_len, const char *
 				 opts, result);
 }
 
+/*
+ * The policy's "deny" list: capabilities no package may have, derived from the bytecode
+ * itself (never from what the manifest claims), however well the package is signed.
+ */
+static int check_denied(const struct bpk_pkg *pkg, const struct bpk_trust *trust,
+			struct bpk_verify_result *result)
+{
+	size_t i, j, k;
+	int c, err = 0;
+	bool any = false;
+
+	for (c = 0; c < BPK_CAP_CNT; c++)
+		any |= bpk_trust__denies(trust, (enum bpk_capability)c);
+	for (i = 0; any && !err && i < bpk_pkg__entry_cnt(pkg); i++) {
+		const void *data;
+		size_t size;
+		const char *path = bpk_pkg__entry(pkg, i, &data, &size);
+		struct bpk_obj_info *obj;
+
+		if (!bpk_path_is_object(path))
+			continue;
+		obj = bpk_obj_info__inspect_mem(data, size, path, NULL);
+		if (!obj)
+			return errno == ENOMEM ? -ENOMEM
+					       : refuse(result, "'%s' cannot be inspected to apply the policy's deny list",
+							path);
+		for (j = 0; !err && j < obj->prog_cnt; j++) {
+			struct bpk_capability_list caps;
+
+			err = bpk_capabilities__of_prog(obj, &obj->progs[j], &caps);
+			for (k = 0; !err && k < caps.cnt; k++)
+				if (bpk_trust__denies(trust, caps.items[k].cap))
+					err = refuse(result,
+						     "program '%s' in '%s' %s (%s: %s), which the trust policy denies (%s)",
+						     obj->progs[j].name, path, caps.items[k].words,
+						     caps.items[k].id, caps.items[k].evidence,
+						     bpk_trust__policy_file(trust) ?: "policy");
+			bpk_capability_list__release(&caps);
+		}
+		bpk_obj_info__free(obj);
+	}
+	return err;
+}
+
 static int verify_pkg(const struct bpk_pkg *pkg, const char *package,
 		      const struct bpk_trust *trust, const struct bpk_verify_opts *opts,
 		      struct bpk_verify_result *result)
@@ -1318,8 +1362,11 @@ static int verify_pkg(const struct bpk_pkg *pkg, const char *package,
 		return err;
 	manifest = bpk_pkg__manifest_bytes(pkg, &manifest_len);
 	sig = bpk_pkg__file(pkg, BPK_SIGNATURE_PATH, &sig_len);
-	return verify_signatures(manifest, manifest_len, bpk_manifest__name(m), sig, sig_len,
-				 sig != NULL, trust, opts, result);
+	err = verify_signatures(manifest, manifest_len, bpk_manifest__name(m), sig, sig_len,
+				sig != NULL, trust, opts, result);
+	if (err || result->verdict == BPK_VERDICT_REFUSED)
+		return err;
+	return check_denied(pkg, trust, result);
 }
 
 int bpk_pkg__verify(const struct bpk_pkg *pkg, const struct bpk_trust *trust,

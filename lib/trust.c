@@ -34,6 +34,8 @@ struct bpk_trust {
 	char *dir;
 	char *policy_file;
 	unsigned int min_signers;
+	/* Capabilities (capability.h) no package may have, from policy.json "deny". */
+	bool deny[BPK_CAP_CNT];
 	struct bpk_trust_entry **entries;
 	size_t cnt;
 };
@@ -505,11 +507,23 @@ static int parse_policy(struct bpk_trust *trust, const void *buf, size_t len, co
 						"must be an integer from 1 to %d", BPK_SIG_MAX);
 			trust->min_signers = (unsigned int)json_integer_value(v);
 		} else if (!strcmp(key, "deny")) {
-			/* Ignoring a deny list would trust more than the policy says. */
-			if (!json_is_array(v) || json_array_size(v))
+			json_t *id;
+			size_t i;
+
+			/* An unknown id is refused: ignoring it would trust more than meant. */
+			if (!json_is_array(v))
 				return bad_file(error, -EINVAL, file, "deny",
-						"is reserved for a later bpk and must be an empty"
-						" list");
+						"must be a list of capability ids");
+			json_array_foreach(v, i, id) {
+				enum bpk_capability cap;
+
+				if (!json_is_string(id) ||
+				    bpk_capability__from_id(json_string_value(id), &cap))
+					return bad_file(error, -EINVAL, file, "deny",
+							"entry %zu is not a capability id (see docs/spec/capabilities.md)",
+							i);
+				trust->deny[cap] = true;
+			}
 		} else {
 			return bad_file(error, -EINVAL, file, NULL,
 					"has an unknown field \"%.64s\"",
@@ -962,4 +976,17 @@ int bpk_trust__remove(const char *dir, const char *keyid, struct bpk_error *erro
 out:
 	bpk_trust__free(trust);
 	return err;
+}
+
+bool bpk_trust__denies(const struct bpk_trust *trust, enum bpk_capability cap)
+{
+	return trust && (unsigned int)cap < BPK_CAP_CNT && trust->deny[cap];
+}
+
+int bpk_trust__set_deny(struct bpk_trust *trust, enum bpk_capability cap, bool deny)
+{
+	if (!trust || (unsigned int)cap >= BPK_CAP_CNT)
+		return -EINVAL;
+	trust->deny[cap] = deny;
+	return 0;
 }

@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include <bpk/capability.h>
 #include <bpk/sign.h>
 
 struct bpk_trust;
@@ -47,6 +48,12 @@ int bpk_trust__set_min_signers(struct bpk_trust *trust, unsigned int min_signers
 const char *bpk_trust__dir(const struct bpk_trust *trust);
 /* How many trusted signatures a package needs (policy.json "min_signers", default 1). */
 unsigned int bpk_trust__min_signers(const struct bpk_trust *trust);
+/*
+ * Whether policy.json's "deny" names capability cap: a package any of whose programs has it
+ * is refused, however it is signed. set_deny changes an in-memory policy (-EINVAL on a bad cap).
+ */
+bool bpk_trust__denies(const struct bpk_trust *trust, enum bpk_capability cap);
+int bpk_trust__set_deny(struct bpk_trust *trust, enum bpk_capability cap, bool deny);
 /* Path of the policy.json loaded, or NULL when there is none. */
 const char *bpk_trust__policy_file(const struct bpk_trust *trust);
 size_t bpk_trust__entry_cnt(const struct bpk_trust *trust);

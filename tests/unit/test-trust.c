@@ -361,7 +361,16 @@ static void test_load_dir(void **state)
 	write_text(tmp, "policy.json", "{\"min_signers\": 0}");
 	expect_dir_refused(tmp, "policy.json", "'min_signers': must be an integer from 1 to 64");
 	write_text(tmp, "policy.json", "{\"deny\": [\"x\"]}");
-	expect_dir_refused(tmp, "policy.json", "'deny': is reserved");
+	expect_dir_refused(tmp, "policy.json", "'deny': entry 0 is not a capability id");
+	write_text(tmp, "policy.json", "{\"deny\": \"write-user-memory\"}");
+	expect_dir_refused(tmp, "policy.json", "'deny': must be a list of capability ids");
+	write_text(tmp, "policy.json", "{\"deny\": [\"write-user-memory\", \"bpf-syscall\"]}");
+	trust = bpk_trust__load_dir(tmp, &error);
+	assert_non_null(trust);
+	assert_true(bpk_trust__denies(trust, BPK_CAP_WRITE_USER_MEMORY));
+	assert_true(bpk_trust__denies(trust, BPK_CAP_BPF_SYSCALL));
+	assert_false(bpk_trust__denies(trust, BPK_CAP_TAIL_CALLS));
+	bpk_trust__free(trust);
 	write_text(tmp, "policy.json", "{\"min_signer\": 2}");
 	expect_dir_refused(tmp, "policy.json", "unknown field \"min_signer\"");
 	write_text(tmp, "policy.json", "{}");
