@@ -96,3 +96,12 @@ say "no vectors at all"
 mkdir -p none/bpf && cp "$BPK_TEST_BPF_DIR/xdp_echo.o" none/bpf/
 expect_code 1 "$BPK" test none
 assert_grep "has no test vectors" err
+
+say "a program the verifier rejects fails its cases with the verifier's words"
+mkdir -p bad/bpf bad/tests
+cp "$BPK_TEST_BPF_DIR/xdp_unbounded.o" bad/bpf/
+echo '{"program": "xdp_unbounded", "cases": [{"name": "loads", "load_only": true}]}' >bad/tests/t.json
+expect_code 1 "$BPK" test bad
+assert_grep "^FAIL +tests/t.json +xdp_unbounded +loads" out
+assert_grep "the kernel refused to load 'xdp_unbounded'" out
+assert_grep "invalid access to packet" out
