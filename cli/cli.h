@@ -46,6 +46,13 @@ void cli_set_verbose(bool verbose);
  */
 size_t cli_print_diags(const struct bpk_diags *diags, bool json);
 
+/*
+ * The trust policy of dir, or of the default directory when dir is NULL; a missing default
+ * directory is an empty policy (nothing trusted, *ret_no_policy set), a directory named on
+ * purpose must exist. NULL with errno set and error filled on a refusal.
+ */
+struct bpk_trust *cli_open_trust(const char *dir, bool *ret_no_policy, struct bpk_error *error);
+
 /* Whether a file starts like a gzip stream (a .bpk) rather than an ELF object. */
 bool cli_file_is_package(const char *path);
 

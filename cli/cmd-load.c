@@ -25,12 +25,10 @@ static int verify_bytes(const char *path, const void *data, size_t len, const ch
 	struct bpk_verify_result *res = NULL;
 	struct bpk_trust *trust;
 	BPK_OPTS(bpk_verify_opts, opts, .allow_unsigned = allow_unsigned);
+	bool no_policy;
 	int err, ret = EXIT_FAIL;
 
-	trust = bpk_trust__load_dir(trust_dir ?: bpk_trust__default_dir(), &error);
-	/* No default directory is an empty policy: nothing is trusted. */
-	if (!trust && errno == ENOENT && !trust_dir)
-		trust = bpk_trust__new();
+	trust = cli_open_trust(trust_dir, &no_policy, &error);
 	if (!trust) {
 		cli_error("cannot load '%s': trust policy refused: %s", path,
 			  error.message ?: strerror(errno));
@@ -56,6 +54,9 @@ static int verify_bytes(const char *path, const void *data, size_t len, const ch
 		break;
 	case BPK_VERDICT_REFUSED:
 		cli_error("cannot load '%s': %s", path, bpk_verify_result__reason(res));
+		if (no_policy)
+			fprintf(stderr, "note: there is no trust policy at '%s', so no key is trusted"
+				" (see 'bpk trust add')\n", bpk_trust__default_dir());
 		break;
 	}
 out:

@@ -68,13 +68,7 @@ static int run_verify(int argc, char **argv)
 	if (optind < argc)
 		return cli_usage_error("verify", "unexpected argument '%s'", argv[optind]);
 
-	trust = bpk_trust__load_dir(dir ?: bpk_trust__default_dir(), &error);
-	/* No default directory is an empty policy; a directory named on purpose must exist. */
-	if (!trust && errno == ENOENT && !dir) {
-		no_policy = true;
-		bpk_error__release(&error);
-		trust = bpk_trust__new();
-	}
+	trust = cli_open_trust(dir, &no_policy, &error);
 	if (!trust) {
 		cli_error("cannot verify '%s': trust policy refused: %s", path,
 			  error.message ?: strerror(errno));

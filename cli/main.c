@@ -124,6 +124,19 @@ size_t cli_print_diags(const struct bpk_diags *diags, bool json)
 	return errors;
 }
 
+struct bpk_trust *cli_open_trust(const char *dir, bool *ret_no_policy, struct bpk_error *error)
+{
+	struct bpk_trust *trust = bpk_trust__load_dir(dir ?: bpk_trust__default_dir(), error);
+
+	*ret_no_policy = false;
+	if (!trust && errno == ENOENT && !dir) {
+		*ret_no_policy = true;
+		bpk_error__release(error);
+		trust = bpk_trust__new();
+	}
+	return trust;
+}
+
 bool cli_file_is_package(const char *path)
 {
 	unsigned char magic[2] = { 0 };
