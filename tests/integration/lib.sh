@@ -72,3 +72,17 @@ assert_no_grep() {
 json_get() {
 	python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$1" "$2"
 }
+
+# pkg_dir DIR NAME OBJECT PROGRAM: a package source directory that lints clean, around one
+# test object from $BPK_TEST_BPF_DIR, with an empty test vector for PROGRAM.
+pkg_dir() {
+	mkdir -p "$1/bpf" "$1/tests"
+	cp "$BPK_TEST_BPF_DIR/$3.o" "$1/bpf/"
+	cat >"$1/bpk.json" <<JSON
+{"bpk": 1, "name": "$2", "version": "1.0.0", "description": "a package made by a test",
+ "license": "GPL-2.0-only", "authors": ["Test"], "platforms": ["linux"],
+ "source": {"url": "https://example.com/$3.git"}, "requires": {"kernel": ">=5.15"}}
+JSON
+	printf '# %s\n\nA package made by an integration test around the %s test program; it\nexists to exercise one part of bpk.\n' "$2" "$3" >"$1/README.md"
+	echo "{\"program\": \"$4\", \"cases\": []}" >"$1/tests/t.json"
+}

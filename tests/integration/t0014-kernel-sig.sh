@@ -8,15 +8,7 @@
 command -v openssl >/dev/null || skip "the openssl command is not installed"
 cd "$SCRATCH"
 
-mkdir -p p/bpf p/tests
-cp "$BPK_TEST_BPF_DIR/xdp_counter.o" p/bpf/
-cat >p/bpk.json <<'JSON'
-{"bpk": 1, "name": "ksig", "version": "1.0.0", "description": "level 3 test",
- "license": "GPL-2.0-only", "authors": ["T"], "platforms": ["linux"],
- "source": {"url": "https://example.com/k.git"}, "requires": {"kernel": ">=6.18"}}
-JSON
-printf '# ksig\n\nCounts packets per protocol at XDP; used to test kernel-verified signatures of\nits loader program and payload.\n' >p/README.md
-echo '{"program": "xdp_count", "cases": []}' >p/tests/t.json
+pkg_dir p ksig xdp_counter xdp_count
 expect_code 0 "$BPK" pack p -o p.bpk
 
 openssl req -x509 -newkey rsa:2048 -nodes -keyout rsa.pem -out cert.pem -days 2 \

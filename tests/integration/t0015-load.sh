@@ -10,15 +10,7 @@ command -v openssl >/dev/null || skip "the openssl command is not installed"
 PIN=/sys/fs/bpf/bpk-test-$$
 at_exit "rm -rf $PIN"
 cd "$SCRATCH"
-mkdir -p p/bpf p/tests
-cp "$BPK_TEST_BPF_DIR/xdp_echo.o" p/bpf/
-cat >p/bpk.json <<'JSON'
-{"bpk": 1, "name": "acme/echo", "version": "1.0.0", "description": "UDP echo",
- "license": "GPL-2.0-only", "authors": ["T"], "platforms": ["linux"],
- "source": {"url": "https://example.com/e.git"}, "requires": {"kernel": ">=5.15"}}
-JSON
-printf '# echo\n\nBounces UDP port 7 back to the sender with XDP_TX and counts every verdict in\na per-CPU array; used to test bpk load.\n' >p/README.md
-echo '{"program": "xdp_echo", "cases": []}' >p/tests/t.json
+pkg_dir p acme/echo xdp_echo xdp_echo
 expect_code 0 "$BPK" pack p -o echo.bpk
 expect_code 0 "$BPK" key gen -o acme
 expect_code 0 "$BPK" trust add acme.pub --names 'acme/*' --dir trust

@@ -5,15 +5,7 @@
 . "$(dirname "$0")/lib.sh"
 
 cd "$SCRATCH"
-mkdir -p p/bpf p/tests
-cp "$BPK_TEST_BPF_DIR/xdp_tailcall.o" p/bpf/
-cat >p/bpk.json <<'JSON'
-{"bpk": 1, "name": "chain", "version": "1.0.0", "description": "a tail-calling root",
- "license": "GPL-2.0-only", "authors": ["T"], "platforms": ["linux"],
- "source": {"url": "https://example.com/c.git"}, "requires": {"kernel": ">=5.15"}}
-JSON
-printf '# chain\n\nAn XDP root that tail-calls through a program array; used to test the trust\npolicy deny list.\n' >p/README.md
-echo '{"program": "xdp_root", "cases": []}' >p/tests/t.json
+pkg_dir p chain xdp_tailcall xdp_root
 expect_code 0 "$BPK" pack p -o chain.bpk
 expect_code 0 "$BPK" key gen -o k
 expect_code 0 "$BPK" trust add k.pub --dir trust
