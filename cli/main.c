@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -126,10 +127,13 @@ size_t cli_print_diags(const struct bpk_diags *diags, bool json)
 
 struct bpk_trust *cli_open_trust(const char *dir, bool *ret_no_policy, struct bpk_error *error)
 {
-	struct bpk_trust *trust = bpk_trust__load_dir(dir ?: bpk_trust__default_dir(), error);
+	const char *path = dir ?: bpk_trust__default_dir();
+	struct bpk_trust *trust = bpk_trust__load_dir(path, error);
+	struct stat st;
 
 	*ret_no_policy = false;
-	if (!trust && errno == ENOENT && !dir) {
+	/* Only a missing directory is "no policy"; a broken file in it refuses everything. */
+	if (!trust && !dir && stat(path, &st) < 0 && errno == ENOENT) {
 		*ret_no_policy = true;
 		bpk_error__release(error);
 		trust = bpk_trust__new();

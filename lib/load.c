@@ -220,7 +220,7 @@ static int load_signed(const struct bpk_pkg *pkg, const char *path, const void *
 	_cleanup_free_ char *pp = xasprintf(BPK_KSIG_DIR "%.*s.payload", stem, base);
 	_cleanup_free_ char *sp = xasprintf(BPK_KSIG_DIR "%.*s.p7s", stem, base);
 	_cleanup_free_ char *log = calloc(1, LOG_SIZE);
-	struct bpk_ksig_artifacts *art = NULL;
+	struct bpk_ksig_artifacts *art = NULL, *fresh = NULL;
 	struct bpk_ksig_loaded *loaded = NULL;
 	const void *loader, *payload, *sig;
 	size_t loader_len, payload_len, sig_len;
@@ -237,6 +237,22 @@ static int load_signed(const struct bpk_pkg *pkg, const char *path, const void *
 			       pp, sp);
 		return -ENOENT;
 	}
+	/*
+	 * The deny list and every other check judged bpf/NAME.o: the loader and payload run in
+	 * its place must be exactly what that object gives, or they could carry other code.
+	 */
+	err = bpk_ksig__make(base, data, size, NULL, NULL, &fresh);
+	if (err)
+		return err;
+	if (fresh->loader_len != loader_len || memcmp(fresh->loader, loader, loader_len) ||
+	    fresh->payload_len != payload_len || memcmp(fresh->payload, payload, payload_len)) {
+		bpk_ksig_artifacts__free(fresh);
+		bpk_error__set(error, path, NULL,
+			       "'%s' and '%s' were not built from '%s': refusing to load them in its place",
+			       lp, pp, path);
+		return -EPERM;
+	}
+	bpk_ksig_artifacts__free(fresh);
 	err = bpk_ksig__count(base, data, size, &map_cnt, &prog_cnt);
 	if (!err)
 		err = bpk_ksig_artifacts__new(loader, loader_len, payload, payload_len, sig, sig_len,

@@ -400,6 +400,15 @@ static int read_entries(struct bpk_pkg *pkg, const void *buf, size_t len,
 		err = -EOPNOTSUPP;
 		goto out;
 	}
+	/*
+	 * Read past the end-of-archive marker: an entry hidden after it (a second gzip member,
+	 * say) would be unpacked by extractors that read on, so it must be seen and judged.
+	 */
+	if (archive_read_set_format_option(a, "tar", "read_concatenated_archives", "1") !=
+	    ARCHIVE_OK) {
+		err = -EOPNOTSUPP;
+		goto out;
+	}
 	if (archive_read_open_memory(a, buf, len) != ARCHIVE_OK) {
 		err = archive_failure(a, NULL, diags);
 		goto out;

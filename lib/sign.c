@@ -1401,6 +1401,8 @@ static struct bpk_pkg_open_opts verify_open_opts(const struct bpk_verify_opts *o
 		memcpy(&o, given, given->sz < sizeof(o) ? given->sz : sizeof(o));
 	o.sz = sizeof(o);
 	o.no_digest = true;
+	/* A signature vouches for files only through their digests: always check them. */
+	o.no_manifest_check = false;
 	return o;
 }
 

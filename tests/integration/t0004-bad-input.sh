@@ -100,3 +100,15 @@ expect_code 2 "$BPK"
 expect_code 2 "$BPK" frobnicate
 expect_code 2 "$BPK" inspect
 expect_code 2 "$BPK" lint --bogus-option
+
+say "an entry hidden after the end of the archive (a second gzip member) is seen and refused"
+mkdir -p h/bpf h/tests
+cp "$BPK_TEST_BPF_DIR/xdp_counter.o" h/bpf/
+echo '{"bpk": 1, "name": "h", "version": "1.0.0", "description": "d", "license": "GPL-2.0-only", "authors": ["T"], "platforms": ["linux"]}' >h/bpk.json
+printf '# h\n\nA package that gets a hidden entry appended after the end of its archive, to\ncheck that readers see it.\n' >h/README.md
+expect_code 0 "$BPK" pack h -o h.bpk
+expect_code 0 "$BPK" lint h.bpk
+make_tar extra.tgz "evil=file:pwned"
+cat h.bpk extra.tgz >hidden.bpk
+expect_code 1 "$BPK" lint hidden.bpk
+assert_grep "'evil'" err

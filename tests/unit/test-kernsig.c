@@ -423,6 +423,22 @@ static void test_make(void **state)
 	assert_int_equal(again->signature_len, art->signature_len);
 	assert_memory_equal(again->signature, art->signature, art->signature_len);
 	bpk_ksig_artifacts__free(again);
+
+	/*
+	 * Unsigned, the loader and payload are the same bytes: bpk load rebuilds them from the
+	 * object to check that the package's kernel/ files were made from it.
+	 */
+	again = make_artifacts("xdp_counter.o", false);
+	assert_null(again->signature);
+	assert_int_equal(again->loader_len, art->loader_len);
+	assert_memory_equal(again->loader, art->loader, art->loader_len);
+	assert_int_equal(again->payload_len, art->payload_len);
+	assert_memory_equal(again->payload, art->payload, art->payload_len);
+	bpk_ksig_artifacts__free(again);
+	again = make_artifacts("tc_classifier.o", false);
+	assert_true(again->payload_len != art->payload_len ||
+		    memcmp(again->payload, art->payload, art->payload_len));
+	bpk_ksig_artifacts__free(again);
 	bpk_ksig_artifacts__free(art);
 
 	assert_int_equal(bpk_ksig__make("x.o", "not an ELF", 10, NULL, NULL, &art), -EINVAL);
