@@ -2132,24 +2132,41 @@ static int update_root(struct bpk_index_client *c, struct index_doc *root)
 
 /*
  * A document the state kept from an earlier update, if it still verifies under root: after a
- * key rotation the old one does not, and is forgotten (TUF 5.3.11).
+ * key rotation the old one does not, and is forgotten (TUF 5.3.11), as it is when forget is
+ * set. A state file that exists but cannot be read or parsed is an error, not "absent":
+ * forgetting it would let an older document in (a rollback).
  */
-static void load_trusted(struct bpk_index_client *c, enum bpk_index_role role,
-			 const struct index_root *root, struct index_doc *ret)
+static int load_trusted(struct bpk_index_client *c, enum bpk_index_role role,
+			const struct index_root *root, bool forget, struct index_doc *ret)
 {
-	_cleanup_free_ char *data = NULL;
+	_cleanup_free_ char *data = NULL, *path = NULL;
 	struct index_err ignored;
 	size_t len;
+	int err;
 
-	if (state_read(c, role_files[role], MAX_LOCAL_LEN, &data, &len))
-		return;
-	if (parse_doc(&ignored, role_files[role], role, data, len, ret))
-		return;
+	if (forget) {
+		path = c->state_dir ? path_join(c->state_dir, role_files[role]) : NULL;
+		if (path && unlink(path) < 0 && errno != ENOENT)
+			return bail(&c->err, BPK_INDEX_E_IO, -errno, "cannot remove '%s': %s", path,
+				    strerror(errno));
+		return 0;
+	}
+	err = state_read(c, role_files[role], MAX_LOCAL_LEN, &data, &len);
+	if (err == -ENOENT)
+		return 0;
+	if (err)
+		return err;
+	err = parse_doc(&ignored, role_files[role], role, data, len, ret);
+	if (err)
+		return bail(&c->err, BPK_INDEX_E_MALFORMED, err,
+			    "the trusted state's %s is damaged (%.200s); restore it, or remove the state directory to start again from the trusted root",
+			    role_files[role], ignored.msg);
 	if (verify_role(&ignored, role_files[role], ret, root, role)) {
 		pr_debug("index: forgetting the trusted %s, which the root no longer vouches for\n",
 			 role_files[role]);
 		doc_release(ret);
 	}
+	return 0;
 }
 
 /*
@@ -2303,6 +2320,8 @@ int bpk_index_client__update(struct bpk_index_client *c)
 	struct bpk_index_meta fresh = { 0 }, trusted = { 0 };
 	struct index_doc *root = &fresh.docs[BPK_INDEX_ROOT];
 	int64_t now = c->now ? c->now : (int64_t)time(NULL);
+	struct index_root initial = { 0 };
+	bool forget_ts, forget_targets;
 	int err, role;
 
 	err_clear(&c->err);
@@ -2317,6 +2336,10 @@ int bpk_index_client__update(struct bpk_index_client *c)
 	err = load_trusted_root(c, root);
 	if (err)
 		return err;
+	/* The keys before the walk, to see below which roles the new roots rotated. */
+	err = root_copy(&root->root, &initial);
+	if (err)
+		return fail_nomem(&c->err);
 	err = update_root(c, root);
 	if (!err) {
 		char file[48];
@@ -2326,8 +2349,22 @@ int bpk_index_client__update(struct bpk_index_client *c)
 	}
 	if (err)
 		goto out;
-	for (role = BPK_INDEX_TARGETS; role < BPK_INDEX_ROLE_CNT; role++)
-		load_trusted(c, role, &root->root, &trusted.docs[role]);
+	/*
+	 * TUF 5.3.11: when the timestamp or snapshot keys changed, the trusted timestamp and
+	 * snapshot are deleted, so a version fast-forwarded by a compromised key cannot block
+	 * the recovery; likewise snapshot and targets when the targets keys changed.
+	 */
+	forget_ts = !role_same(&initial, &root->root, BPK_INDEX_TIMESTAMP) ||
+		    !role_same(&initial, &root->root, BPK_INDEX_SNAPSHOT);
+	forget_targets = !role_same(&initial, &root->root, BPK_INDEX_TARGETS);
+	for (role = BPK_INDEX_TARGETS; !err && role < BPK_INDEX_ROLE_CNT; role++)
+		err = load_trusted(c, role, &root->root,
+				   role == BPK_INDEX_TARGETS ? forget_targets
+				   : role == BPK_INDEX_SNAPSHOT ? forget_ts || forget_targets
+								: forget_ts,
+				   &trusted.docs[role]);
+	if (err)
+		goto out;
 
 	err = update_timestamp(c, &root->root, &trusted.docs[BPK_INDEX_TIMESTAMP], now,
 			       &fresh.docs[BPK_INDEX_TIMESTAMP]);
@@ -2340,6 +2377,7 @@ int bpk_index_client__update(struct bpk_index_client *c)
 				     &trusted.docs[BPK_INDEX_TARGETS], now,
 				     &fresh.docs[BPK_INDEX_TARGETS]);
 out:
+	root_release(&initial);
 	meta_release(&trusted);
 	if (err) {
 		meta_release(&fresh);

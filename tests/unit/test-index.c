@@ -1403,6 +1403,78 @@ static void test_names(void **state)
 	assert_string_equal(bpk_index_err__name((enum bpk_index_err)99), "unknown");
 }
 
+/*
+ * TUF 5.3.11: a compromised snapshot key fast-forwarded the snapshot version (and the
+ * repository's own refresh timestamped it); after the repository restores its files and
+ * rotates the snapshot key, clients must recover, not refuse every new timestamp.
+ */
+static void test_recovery_after_snapshot_key_rotation(void **state)
+{
+	struct fixture *f = *state;
+	const struct key *sn[] = { &f->keys[2] }, *ts[] = { &f->keys[3] };
+	const int keys[] = { 0, 1, 2, 3 };
+	struct fetch_log log = { 0 };
+	struct bpk_index_client *c;
+	struct bpk_index *idx = create_repo(f);
+	json_t *s;
+	int err;
+
+	bpk_index__free(idx);
+	copy(f->repo, f->old, "root.json");
+	copy(f->repo, f->old, "snapshot.json");
+	copy(f->repo, f->old, "timestamp.json");
+	s = signed_of(f->repo, "snapshot.json");
+	json_object_set_new(s, "version", json_integer(1000));
+	forge(f->repo, "snapshot.json", s, sn, 1);
+	json_decref(s);
+	s = signed_of(f->repo, "timestamp.json");
+	json_object_set_new(s, "version", json_integer(2));
+	set_record(s, f->repo, "snapshot.json", 1000);
+	forge(f->repo, "timestamp.json", s, ts, 1);
+	json_decref(s);
+	bpk_index_client__free(expect_update(f, "root.json", NOW));
+
+	copy(f->old, f->repo, "snapshot.json");
+	copy(f->old, f->repo, "timestamp.json");
+	idx = load_repo(f, NOW, keys, 4);
+	assert_int_equal(bpk_index__clear_keys(idx, BPK_INDEX_SNAPSHOT), 0);
+	add_key(idx, BPK_INDEX_SNAPSHOT, f->keys[4].pem);
+	assert_int_equal(bpk_index__load_key(idx, f->keys[4].pem, strlen(f->keys[4].pem)), 0);
+	if (bpk_index__rotate_root(idx))
+		fail_msg("rotate: %s", bpk_index__errstr(idx));
+	bpk_index__free(idx);
+	c = client_update(f, &log, NULL, NOW, &err);
+	if (err)
+		fail_msg("no recovery after the snapshot key rotation: %s",
+			 bpk_index_client__errstr(c));
+	bpk_index_client__free(c);
+}
+
+/* A damaged state file stops the update: forgetting it would let an older one in. */
+static void test_damaged_state_refused(void **state)
+{
+	struct fixture *f = *state;
+	const int keys[] = { 0, 1, 2, 3 };
+	struct fetch_log log = { 0 };
+	struct bpk_index_client *c;
+	struct bpk_index *idx = create_repo(f);
+	int err;
+
+	copy(f->repo, f->old, "root.json");
+	copy(f->repo, f->old, "timestamp.json");
+	bpk_index__free(idx);
+	idx = load_repo(f, NOW, keys, 4);
+	assert_int_equal(bpk_index__refresh(idx), 0);
+	bpk_index__free(idx);
+	bpk_index_client__free(expect_update(f, "root.json", NOW));
+	spit(f->state, "timestamp.json", "{", 1);
+	copy(f->old, f->repo, "timestamp.json");
+	c = client_update(f, &log, NULL, NOW, &err);
+	assert_int_equal(err, -EINVAL);
+	assert_non_null(strstr(bpk_index_client__errstr(c), "timestamp.json is damaged"));
+	bpk_index_client__free(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1428,6 +1500,9 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_root_key_id_must_match, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_root, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_recovery_after_snapshot_key_rotation, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_damaged_state_refused, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
