@@ -27,6 +27,17 @@ step "$BPK" test pktcount
 step "$BPK" pack pktcount
 step "$BPK" inspect pktcount/acme-pktcount-0.1.0.bpk
 step "$BPK" lint pktcount/acme-pktcount-0.1.0.bpk
+# Sign it and trust the key in a demo policy (not /etc/bpk/trust.d), then verify.
+step "$BPK" key gen -o acme-release
+step "$BPK" trust add acme-release.pub --names 'acme/*' --comment "Acme release key" --dir trust
+step "$BPK" sign pktcount/acme-pktcount-0.1.0.bpk --key acme-release.pem
+step "$BPK" verify pktcount/acme-pktcount-0.1.0.bpk --trust trust
+if [ "$(id -u)" -eq 0 ]; then
+	# Verified, loaded and pinned (not attached), then removed again.
+	"$BPK" unload acme/pktcount >/dev/null 2>&1 || true
+	step "$BPK" load pktcount/acme-pktcount-0.1.0.bpk --trust trust
+	step "$BPK" unload acme/pktcount
+fi
 if [ -e /usr/lib/x86_64-linux-gnu/bpf/xdpfilt_alw_all.o ]; then
 	step "$BPK" inspect /usr/lib/x86_64-linux-gnu/bpf/xdpfilt_alw_all.o
 fi
