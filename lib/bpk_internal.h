@@ -6,6 +6,8 @@
 #include <errno.h>
 #include <jansson.h>
 
+#include <bpf/libbpf.h>
+
 #include <bpk/bpk.h>
 
 #include "util.h"
@@ -25,6 +27,15 @@ __attribute__((format(printf, 2, 0))) void bpk_vprint(enum bpk_print_level level
 #define OPTS_HAS(opts, field)                                                                      \
 	((opts) && (opts)->sz >= offsetofend(__typeof__(*(opts)), field))
 #define OPTS_GET(opts, field, fallback) (OPTS_HAS(opts, field) ? (opts)->field : (fallback))
+
+/*
+ * libbpf has one process-wide print callback. Every module that redirects it does so through
+ * this pair, under one recursive lock, so that threads (bpkd) never undo each other's
+ * redirection and nesting (lint -> inspect, load -> kernsig) restores in order. begin
+ * returns the callback to hand back to end.
+ */
+libbpf_print_fn_t bpk_libbpf_print_begin(libbpf_print_fn_t fn);
+void bpk_libbpf_print_end(libbpf_print_fn_t previous);
 
 /* SHA-256 of data as 64 lowercase hex digits plus NUL. Returns 0 or -ENOMEM/-EIO. */
 int bpk_sha256_hex(const void *data, size_t len, char out[65]);

@@ -905,7 +905,6 @@ static int parse_btf_ext(struct bpf_elf *e, const struct btf *btf)
  * its messages from this thread go to bpk's debug output and its warnings are kept as the
  * reason of a failure; messages of other threads still go where they went before.
  */
-static pthread_mutex_t libbpf_print_lock = PTHREAD_MUTEX_INITIALIZER;
 static libbpf_print_fn_t libbpf_saved_print;
 static __thread struct strbuf *libbpf_capture;
 
@@ -967,17 +966,15 @@ static struct bpf_object *open_with_libbpf(const void *buf, size_t len, const ch
 		return NULL;
 	}
 
-	pthread_mutex_lock(&libbpf_print_lock);
+	old = bpk_libbpf_print_begin(libbpf_print_capture);
 	libbpf_capture = why;
-	old = libbpf_set_print(libbpf_print_capture);
 	/* Ours is still installed only if an earlier open never returned: never chain to it. */
 	libbpf_saved_print = old == libbpf_print_capture ? NULL : old;
 	/* libbpf 1.x returns NULL and sets errno on failure. */
 	obj = bpf_object__open_mem(buf, len, &opts);
 	err = obj ? 0 : errno;
-	libbpf_set_print(libbpf_saved_print);
 	libbpf_capture = NULL;
-	pthread_mutex_unlock(&libbpf_print_lock);
+	bpk_libbpf_print_end(libbpf_saved_print);
 	if (!obj)
 		errno = err ?: EINVAL;
 	return obj;

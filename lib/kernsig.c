@@ -163,9 +163,8 @@ static int sha256(const void *data, size_t len, unsigned char out[BPK_KSIG_SHA25
 
 /*
  * libbpf sends its messages to one process-wide callback. While it builds a loader for us its
- * messages go to bpk's print callback at debug level, not to stderr.
+ * messages go to bpk's print callback at debug level, not to stderr (bpk_libbpf_print_begin).
  */
-static pthread_mutex_t ksig_libbpf_lock = PTHREAD_MUTEX_INITIALIZER;
 
 __attribute__((format(printf, 2, 0))) static int ksig_libbpf_print(enum libbpf_print_level level,
 								   const char *fmt, va_list ap)
@@ -210,11 +209,9 @@ int bpk_ksig__count(const char *name, const void *obj, size_t obj_len, uint32_t 
 	struct bpf_object *bobj;
 	libbpf_print_fn_t old;
 
-	pthread_mutex_lock(&ksig_libbpf_lock);
-	old = libbpf_set_print(ksig_libbpf_print);
+	old = bpk_libbpf_print_begin(ksig_libbpf_print);
 	bobj = ksig_open(name, obj, obj_len);
-	libbpf_set_print(old);
-	pthread_mutex_unlock(&ksig_libbpf_lock);
+	bpk_libbpf_print_end(old);
 	if (!bobj)
 		return -errno;
 	ksig_count(bobj, ret_map_cnt, ret_prog_cnt);
@@ -279,8 +276,7 @@ static int ksig_gen_loader(const char *name, const void *obj, size_t obj_len,
 	size_t prefix = KSIG_HASH_CHECK_INSNS * sizeof(struct bpf_insn);
 	int err;
 
-	pthread_mutex_lock(&ksig_libbpf_lock);
-	old = libbpf_set_print(ksig_libbpf_print);
+	old = bpk_libbpf_print_begin(ksig_libbpf_print);
 	bobj = ksig_open(name, obj, obj_len);
 	err = bobj ? 0 : -errno;
 	if (!err)
@@ -288,8 +284,7 @@ static int ksig_gen_loader(const char *name, const void *obj, size_t obj_len,
 	/* With a gen_loader attached, "load" records what it would do instead of doing it. */
 	if (!err)
 		err = bpf_object__load(bobj);
-	libbpf_set_print(old);
-	pthread_mutex_unlock(&ksig_libbpf_lock);
+	bpk_libbpf_print_end(old);
 	if (err) {
 		pr_debug("gen_loader for '%s' failed: %s\n", name, strerror(-err));
 		err = err == -EPERM ? -EPERM : err == -ENOMEM ? -ENOMEM : -EINVAL;

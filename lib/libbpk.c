@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: BSD-2-Clause
 /* Library-wide state: the print callback, version, digests and JSON output. */
+#include <pthread.h>
 #include <stdio.h>
 
 #include <openssl/evp.h>
@@ -45,6 +46,20 @@ void bpk_print(enum bpk_print_level level, const char *fmt, ...)
 	print_fn(level, fmt, ap);
 	va_end(ap);
 	errno = saved;
+}
+
+static pthread_mutex_t libbpf_print_lock = PTHREAD_RECURSIVE_MUTEX_INITIALIZER_NP;
+
+libbpf_print_fn_t bpk_libbpf_print_begin(libbpf_print_fn_t fn)
+{
+	pthread_mutex_lock(&libbpf_print_lock);
+	return libbpf_set_print(fn);
+}
+
+void bpk_libbpf_print_end(libbpf_print_fn_t previous)
+{
+	libbpf_set_print(previous);
+	pthread_mutex_unlock(&libbpf_print_lock);
 }
 
 const char *bpk_version(void)

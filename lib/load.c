@@ -368,7 +368,7 @@ int bpk_load__pkg(const struct bpk_pkg *pkg, const struct bpk_load_opts *opts,
 		bpk_error__set(error, NULL, NULL, "cannot create %s: %s", r->pin_dir, strerror(-err));
 		goto fail;
 	}
-	old_print = libbpf_set_print(libbpf_quiet);
+	old_print = bpk_libbpf_print_begin(libbpf_quiet);
 	for (i = 0; !err && i < bpk_pkg__entry_cnt(pkg); i++) {
 		const void *data;
 		size_t size;
@@ -380,7 +380,7 @@ int bpk_load__pkg(const struct bpk_pkg *pkg, const struct bpk_load_opts *opts,
 			      ? load_signed(pkg, path, data, size, r->pin_dir, opts, r, error)
 			      : load_plain(path, data, size, r->pin_dir, r, error);
 	}
-	libbpf_set_print(old_print);
+	bpk_libbpf_print_end(old_print);
 	if (err)
 		goto fail;
 	*ret_result = r;

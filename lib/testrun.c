@@ -581,10 +581,10 @@ static int run_all(struct runner *r, const struct bpk_test_opts *opts,
 	r->report = calloc(1, sizeof(*r->report));
 	if (!r->report)
 		return -ENOMEM;
-	old_print = libbpf_set_print(libbpf_to_debug);
+	old_print = bpk_libbpf_print_begin(libbpf_to_debug);
 	for (i = 0; !err && i < r->vec_cnt; i++)
 		err = run_vector(r, &r->vecs[i]);
-	libbpf_set_print(old_print);
+	bpk_libbpf_print_end(old_print);
 	if (err) {
 		bpk_test_report__free(r->report);
 		return err;
