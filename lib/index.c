@@ -2035,6 +2035,33 @@ static int check_rollback(struct bpk_index_client *c, const char *file, uint64_t
 		    file, version, trusted);
 }
 
+/* The version of name that doc records must not be lower than the one trusted records. */
+static int check_record_rollback(struct bpk_index_client *c, const char *file, const char *name,
+				 const struct index_doc *doc, const struct index_doc *trusted)
+{
+	uint64_t now_v = doc_record(doc, name).version, was_v = doc_record(trusted, name).version;
+
+	if (now_v >= was_v)
+		return 0;
+	return bail(&c->err, BPK_INDEX_E_ROLLBACK, -ESTALE,
+		    "%s records %.64s version %" PRIu64 ", lower than the trusted version %" PRIu64
+		    " (rollback attack?)",
+		    file, name, now_v, was_v);
+}
+
+/* The last steps of every role's update: not expired, then saved as trusted; or dropped. */
+static int finish_role(struct bpk_index_client *c, const char *file, struct index_doc *doc,
+		       int64_t now, int err)
+{
+	if (!err)
+		err = check_expiry(c, file, doc, now);
+	if (!err)
+		err = state_save(c, file, doc);
+	if (err)
+		doc_release(doc);
+	return err;
+}
+
 /* The root the client starts from: the state's, else the one given out of band. */
 static int load_trusted_root(struct bpk_index_client *c, struct index_doc *ret)
 {
@@ -2226,25 +2253,10 @@ static int update_timestamp(struct bpk_index_client *c, const struct index_root 
 	if (err)
 		return err;
 	err = verify_role(&c->err, file, ret, root, BPK_INDEX_TIMESTAMP);
-	if (!err && trusted->doc) {
-		uint64_t now_v = doc_record(ret, snap).version;
-		uint64_t was_v = doc_record(trusted, snap).version;
-
-		err = check_rollback(c, file, ret->version, trusted->version);
-		if (!err && now_v < was_v)
-			err = bail(&c->err, BPK_INDEX_E_ROLLBACK, -ESTALE,
-				   "%s records %s version %" PRIu64
-				   ", lower than the trusted version %" PRIu64
-				   " (rollback attack?)",
-				   file, snap, now_v, was_v);
-	}
-	if (!err)
-		err = check_expiry(c, file, ret, now);
-	if (!err)
-		err = state_save(c, file, ret);
-	if (err)
-		doc_release(ret);
-	return err;
+	if (!err && trusted->doc)
+		err = check_rollback(c, file, ret->version, trusted->version) ?:
+		      check_record_rollback(c, file, snap, ret, trusted);
+	return finish_role(c, file, ret, now, err);
 }
 
 static int update_snapshot(struct bpk_index_client *c, const struct index_root *root,
@@ -2263,35 +2275,17 @@ static int update_snapshot(struct bpk_index_client *c, const struct index_root *
 		/* Every file the trusted snapshot lists must still be there, at no lower version */
 		was_meta = json_object_get(doc_signed(trusted), "meta");
 		json_object_foreach(was_meta, name, entry) {
-			json_t *now_entry;
-			uint64_t was_v, now_v;
-
 			if (err)
 				break;
-			now_entry = json_object_get(json_object_get(doc_signed(ret), "meta"), name);
-			if (!now_entry) {
+			if (!json_object_get(json_object_get(doc_signed(ret), "meta"), name))
 				err = bail(&c->err, BPK_INDEX_E_ROLLBACK, -ESTALE,
 					   "%s no longer lists %.64s (rollback attack?)", file,
 					   name);
-				break;
-			}
-			was_v = doc_record(trusted, name).version;
-			now_v = doc_record(ret, name).version;
-			if (now_v < was_v)
-				err = bail(&c->err, BPK_INDEX_E_ROLLBACK, -ESTALE,
-					   "%s records %.64s version %" PRIu64
-					   ", lower than the trusted version %" PRIu64
-					   " (rollback attack?)",
-					   file, name, now_v, was_v);
+			else
+				err = check_record_rollback(c, file, name, ret, trusted);
 		}
 	}
-	if (!err)
-		err = check_expiry(c, file, ret, now);
-	if (!err)
-		err = state_save(c, file, ret);
-	if (err)
-		doc_release(ret);
-	return err;
+	return finish_role(c, file, ret, now, err);
 }
 
 static int update_targets(struct bpk_index_client *c, const struct index_root *root,
@@ -2306,13 +2300,7 @@ static int update_targets(struct bpk_index_client *c, const struct index_root *r
 		return err;
 	if (trusted->doc)
 		err = check_rollback(c, file, ret->version, trusted->version);
-	if (!err)
-		err = check_expiry(c, file, ret, now);
-	if (!err)
-		err = state_save(c, file, ret);
-	if (err)
-		doc_release(ret);
-	return err;
+	return finish_role(c, file, ret, now, err);
 }
 
 int bpk_index_client__update(struct bpk_index_client *c)
