@@ -68,6 +68,14 @@ assert_no_grep() {
 	fi
 }
 
+# assert_fgrep TEXT FILE: FILE contains TEXT literally.
+assert_fgrep() {
+	if ! grep -Fq -- "$1" "$2"; then
+		echo "--- $2"; cat "$2"
+		fail "'$2' does not contain '$1'"
+	fi
+}
+
 # json_get FILE EXPR: evaluate a Python expression on the JSON document `j` in FILE.
 json_get() {
 	python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$1" "$2"

@@ -4,29 +4,7 @@
 # JSON), trust list and remove, and verify failing once the signer's key is removed.
 . "$(dirname "$0")/lib.sh"
 
-OBJS=$BPK_TEST_BPF_DIR
 cd "$SCRATCH"
-
-# assert_fgrep TEXT FILE: FILE contains TEXT literally.
-assert_fgrep() {
-	if ! grep -Fq -- "$1" "$2"; then
-		echo "--- $2"; cat "$2"
-		fail "'$2' does not contain '$1'"
-	fi
-}
-
-# new_pkg DIR NAME: a minimal valid package source around one test object.
-new_pkg() {
-	mkdir -p "$1/bpf" "$1/tests"
-	cp "$OBJS/xdp_counter.o" "$1/bpf/xdp_counter.o"
-	cat >"$1/bpk.json" <<JSON
-{"bpk": 1, "name": "$2", "version": "1.0.0", "description": "signing test",
- "license": "GPL-2.0-only", "authors": ["Test"], "platforms": ["linux"],
- "source": {"url": "https://example.com/x.git"}, "requires": {"kernel": ">=5.15"}}
-JSON
-	printf '# %s\n\nA package made to test signing. It counts packets per protocol and passes each\none on, which is all a signing test needs; the bytes are what matter here.\n' "$2" >"$1/README.md"
-	echo '{"program": "x", "cases": []}' >"$1/tests/t.json"
-}
 
 say "key gen writes a 0600 private key and a public key, and prints the id last"
 expect_code 0 "$BPK" key gen -o author
@@ -69,7 +47,7 @@ expect_code 0 "$BPK" trust list --dir trust.d -j
 	fail "org's key should be trusted for every name"
 
 say "an unsigned package is refused"
-new_pkg demo acme/demo
+pkg_dir demo acme/demo xdp_counter x
 expect_code 0 "$BPK" pack demo -o demo.bpk
 cp demo.bpk unsigned.bpk
 expect_code 1 "$BPK" verify demo.bpk --trust trust.d

@@ -7,13 +7,6 @@
 OBJS=$BPK_TEST_BPF_DIR
 cd "$SCRATCH"
 
-assert_fgrep() {
-	if ! grep -Fq -- "$1" "$2"; then
-		echo "--- $2"; cat "$2"
-		fail "'$2' does not contain '$1'"
-	fi
-}
-
 # refused PKG REASON: `bpk verify PKG` exits 1 with exactly that reason, also with -j (the
 # reasons hold no character that JSON escapes, so the text is matched as it is).
 refused() {
@@ -73,25 +66,13 @@ else:
 save(dst, entries)
 EOF
 
-new_pkg() {
-	mkdir -p "$1/bpf" "$1/tests"
-	cp "$OBJS/xdp_counter.o" "$1/bpf/xdp_counter.o"
-	cat >"$1/bpk.json" <<JSON
-{"bpk": 1, "name": "$2", "version": "1.0.0", "description": "tamper test",
- "license": "GPL-2.0-only", "authors": ["Test"], "platforms": ["linux"],
- "source": {"url": "https://example.com/x.git"}, "requires": {"kernel": ">=5.15"}}
-JSON
-	printf '# %s\n\nA package made for the tamper suite. It counts packets per protocol and passes\neach one on; what matters here is that not one of its bytes can change unnoticed.\n' "$2" >"$1/README.md"
-	echo '{"program": "x", "cases": []}' >"$1/tests/t.json"
-}
-
 say "a signed package and a policy that trusts its signer"
 expect_code 0 "$BPK" key gen -o release
 id=$(tail -n 1 out)
 expect_code 0 "$BPK" key gen -o stranger
 id_stranger=$(tail -n 1 out)
 expect_code 0 "$BPK" trust add release.pub --names 'acme/*' --comment acme-release --dir trust.d
-new_pkg src acme/demo
+pkg_dir src acme/demo xdp_counter x
 expect_code 0 "$BPK" pack src -o unsigned.bpk
 cp unsigned.bpk good.bpk
 expect_code 0 "$BPK" sign good.bpk --key release.pem
@@ -145,7 +126,7 @@ expect_code 0 "$BPK" sign stranger.bpk --key stranger.pem
 refused stranger.bpk "signature by unknown key $id_stranger"
 
 say "signed by a trusted key outside its names"
-new_pkg other other/tool
+pkg_dir other other/tool xdp_counter x
 expect_code 0 "$BPK" pack other -o other.bpk
 expect_code 0 "$BPK" sign other.bpk --key release.pem
 refused other.bpk "signed by key $id (acme-release) which is trusted only for 'acme/*', not 'other/tool'"

@@ -4,7 +4,6 @@
 . "$(dirname "$0")/lib.sh"
 
 command -v openssl >/dev/null || skip "openssl is not installed: it makes the test keys"
-OBJS=$BPK_TEST_BPF_DIR
 cd "$SCRATCH"
 
 keygen() {
@@ -13,13 +12,7 @@ keygen() {
 
 # new_pkg NAME: pack NAME-1.0.0.bpk, a minimal valid package.
 new_pkg() {
-	mkdir -p "src-$1/bpf" && cp "$OBJS/xdp_counter.o" "src-$1/bpf/" &&
-		cat >"src-$1/bpk.json" <<JSON
-{"bpk": 1, "name": "$1", "version": "1.0.0", "description": "tamper test", "license": "GPL-2.0-only",
- "authors": ["Test"], "platforms": ["linux"], "source": {"url": "https://example.com/x.git"},
- "requires": {"kernel": ">=5.15"}}
-JSON
-	printf '# %s\n\nA package made to test the signed index. It counts packets and passes each one on,\nwhich is all an index test needs.\n' "$1" >"src-$1/README.md"
+	pkg_dir "src-$1" "$1" xdp_counter xdp_count
 	"$BPK" pack "src-$1" -o "$1-1.0.0.bpk" >/dev/null 2>&1 || fail "cannot pack $1"
 }
 
