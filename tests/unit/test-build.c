@@ -5,6 +5,8 @@
 #include <stddef.h>
 #include <cmocka.h>
 
+#include "test-util.h"
+
 #include <fcntl.h>
 #include <stdio.h>
 #include <sys/stat.h>
@@ -12,22 +14,6 @@
 #include <bpk/bpk.h>
 
 #include "bpk_internal.h"
-
-static char *scratch(void)
-{
-	char *dir = strdup("/tmp/bpk-test-build.XXXXXX");
-
-	assert_non_null(mkdtemp(dir));
-	return dir;
-}
-
-static void rm_rf(const char *dir)
-{
-	char *cmd = xasprintf("rm -rf '%s'", dir);
-
-	assert_int_equal(system(cmd), 0);
-	free(cmd);
-}
 
 static bool exists(const char *dir, const char *rel)
 {
@@ -51,7 +37,7 @@ static void test_template_parse(void **state)
 
 static void test_init_scaffold(void **state)
 {
-	char *root = scratch(), *dir = path_join(root, "pkg"), *manifest_path, *text;
+	char *root = test_temp_dir("test-build"), *dir = path_join(root, "pkg"), *manifest_path, *text;
 	struct bpk_diags diags = BPK_DIAGS_INIT;
 	struct bpk_manifest *m;
 	size_t len;
@@ -100,7 +86,7 @@ static void test_init_scaffold(void **state)
 
 	free(manifest_path);
 	free(dir);
-	rm_rf(root);
+	test_rm_rf(root);
 	free(root);
 }
 
@@ -125,7 +111,7 @@ static void test_build_pack(void **state)
 		print_message("skipped: needs /sys/kernel/btf/vmlinux, bpftool and clang\n");
 		skip();
 	}
-	root = scratch();
+	root = test_temp_dir("test-build");
 	dir = path_join(root, "pkt");
 	assert_int_equal(bpk_init__scaffold(dir, "pkt", BPK_TEMPLATE_XDP, NULL), 0);
 
@@ -192,19 +178,19 @@ static void test_build_pack(void **state)
 	free(out1);
 	free(out2);
 	free(dir);
-	rm_rf(root);
+	test_rm_rf(root);
 	free(root);
 }
 
 static void test_build_without_sources(void **state)
 {
-	char *root = scratch();
+	char *root = test_temp_dir("test-build");
 	bpk_print_fn_t old = bpk_set_print(quiet);
 
 	assert_int_equal(bpk_build__dir(root, NULL), -ENOENT);
 	assert_int_equal(bpk_build__dir("/nonexistent/dir", NULL), -ENOENT);
 	bpk_set_print(old);
-	rm_rf(root);
+	test_rm_rf(root);
 	free(root);
 }
 

@@ -5,6 +5,8 @@
 #include <stddef.h>
 #include <cmocka.h>
 
+#include "test-util.h"
+
 #include <stdio.h>
 #include <sys/stat.h>
 
@@ -53,9 +55,8 @@ static void put_object(const char *dir, const char *object)
 /* A package directory that lints clean, around one test object; extra JSON is merged in. */
 static char *make_pkg(const char *object, const char *license, const char *platforms)
 {
-	char *dir = strdup("/tmp/bpk-test-lint.XXXXXX"), *manifest;
+	char *dir = test_temp_dir("test-lint"), *manifest;
 
-	assert_non_null(mkdtemp(dir));
 	manifest = xasprintf("{\"bpk\": 1, \"name\": \"t\", \"version\": \"1.0.0\", \"description\": \"d\","
 			     " \"license\": \"%s\", \"authors\": [\"a\"], \"platforms\": %s,"
 			     " \"source\": {\"url\": \"https://example.com/t.git\"},"
@@ -73,10 +74,7 @@ static char *make_pkg(const char *object, const char *license, const char *platf
 
 static void rm_rf(char *dir)
 {
-	char *cmd = xasprintf("rm -rf '%s'", dir);
-
-	assert_int_equal(system(cmd), 0);
-	free(cmd);
+	test_rm_rf(dir);
 	free(dir);
 }
 
@@ -229,9 +227,8 @@ static void test_capability_allow_list(void **state)
 
 static void test_no_objects_no_manifest(void **state)
 {
-	char *dir = strdup("/tmp/bpk-test-lint.XXXXXX");
+	char *dir = test_temp_dir("test-lint");
 
-	assert_non_null(mkdtemp(dir));
 	expect_ids(dir, "E014 E003 E005 W003");
 	assert_int_equal(bpk_lint__dir("/nonexistent", NULL), -ENOENT);
 	rm_rf(dir);

@@ -23,6 +23,8 @@
 
 #include <cmocka.h>
 
+#include "test-util.h"
+
 #include <bpk/bpk.h>
 
 #include "util.h"
@@ -278,25 +280,6 @@ static void expect_raw_refused(const struct raw_entry *entries, size_t cnt, int 
 	free(buf);
 }
 
-static int rm_cb(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	return remove(path);
-}
-
-static void rm_rf(const char *path)
-{
-	assert_int_equal(nftw(path, rm_cb, 16, FTW_DEPTH | FTW_PHYS), 0);
-}
-
-static char *make_temp_dir(void)
-{
-	char *dir = strdup("/tmp/test-pkg-XXXXXX");
-
-	assert_non_null(dir);
-	assert_non_null(mkdtemp(dir));
-	return dir;
-}
-
 /* Names in dir, sorted and joined with ',' ("" when empty). */
 static char *list_dir(const char *dir)
 {
@@ -414,7 +397,7 @@ static void test_deterministic(void **state)
 {
 	struct bpk_pkg_entry reversed[DEMO_CNT + 1];
 	char *manifest = manifest_for(demo_files, DEMO_CNT);
-	_cleanup_free_ char *dir = make_temp_dir(), *path = path_join(dir, "demo.bpk");
+	_cleanup_free_ char *dir = test_temp_dir("test-pkg"), *path = path_join(dir, "demo.bpk");
 	_cleanup_free_ char *from_file = NULL;
 	void *first = NULL, *second = NULL;
 	size_t first_len, second_len, file_len, i;
@@ -446,7 +429,7 @@ static void test_deterministic(void **state)
 	from_file = list_dir(dir);
 	assert_string_equal(from_file, "demo.bpk");
 
-	rm_rf(dir);
+	test_rm_rf(dir);
 	free(first);
 	free(second);
 	free(manifest);
@@ -820,7 +803,7 @@ static void test_refuse_files_mismatch(void **state)
 
 static void test_open_file(void **state)
 {
-	_cleanup_free_ char *dir = make_temp_dir(), *path = path_join(dir, "demo.bpk");
+	_cleanup_free_ char *dir = test_temp_dir("test-pkg"), *path = path_join(dir, "demo.bpk");
 	_cleanup_free_ char *missing = path_join(dir, "missing.bpk");
 	struct bpk_diags diags = BPK_DIAGS_INIT;
 	struct bpk_pkg *pkg;
@@ -860,7 +843,7 @@ static void test_open_file(void **state)
 	assert_null(bpk_pkg__open(dir, NULL, &diags));
 	assert_int_equal(errno, EISDIR);
 
-	rm_rf(dir);
+	test_rm_rf(dir);
 	free(buf);
 }
 
@@ -880,7 +863,7 @@ static struct bpk_pkg *open_demo(void)
 
 static void test_extract(void **state)
 {
-	_cleanup_free_ char *dir = make_temp_dir(), *listing = NULL, *missing = NULL;
+	_cleanup_free_ char *dir = test_temp_dir("test-pkg"), *listing = NULL, *missing = NULL;
 	struct bpk_pkg *pkg = open_demo();
 	mode_t old_umask;
 	struct stat st;
@@ -912,13 +895,13 @@ static void test_extract(void **state)
 	missing = path_join(dir, "missing");
 	assert_int_equal(bpk_pkg__extract(pkg, missing), -ENOENT);
 
-	rm_rf(dir);
+	test_rm_rf(dir);
 	bpk_pkg__free(pkg);
 }
 
 static void test_extract_symlink(void **state)
 {
-	_cleanup_free_ char *dir = make_temp_dir(), *outside = make_temp_dir();
+	_cleanup_free_ char *dir = test_temp_dir("test-pkg"), *outside = test_temp_dir("test-pkg");
 	_cleanup_free_ char *link = path_join(dir, "bpf"), *listing = NULL;
 	struct bpk_pkg *pkg = open_demo();
 	char target[PATH_MAX];
@@ -940,14 +923,14 @@ static void test_extract_symlink(void **state)
 	target[n] = '\0';
 	assert_string_equal(target, outside);
 
-	rm_rf(dir);
-	rm_rf(outside);
+	test_rm_rf(dir);
+	test_rm_rf(outside);
 	bpk_pkg__free(pkg);
 }
 
 static void test_extract_undo(void **state)
 {
-	_cleanup_free_ char *dir = make_temp_dir(), *listing = NULL, *data = NULL;
+	_cleanup_free_ char *dir = test_temp_dir("test-pkg"), *listing = NULL, *data = NULL;
 	_cleanup_free_ char *tools = path_join(dir, "tools"), *there = path_join(tools, "run.sh");
 	struct bpk_pkg *pkg = open_demo();
 	size_t len;
@@ -967,7 +950,7 @@ static void test_extract_undo(void **state)
 	assert_int_equal(read_file(there, 100, &data, &len), 0);
 	assert_string_equal(data, "mine");
 
-	rm_rf(dir);
+	test_rm_rf(dir);
 	bpk_pkg__free(pkg);
 }
 

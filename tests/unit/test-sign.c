@@ -21,6 +21,8 @@
 
 #include <cmocka.h>
 
+#include "test-util.h"
+
 #include <bpk/bpk.h>
 
 #include "bpk_internal.h"
@@ -89,25 +91,6 @@ static void *make_pkg(const char *name, const struct bpk_pkg_entry *extra, size_
 	assert_int_equal(bpk_pkg__write_mem(all, DEMO_CNT + 1 + extra_cnt, &buf, ret_len), 0);
 	free(manifest);
 	return buf;
-}
-
-static int rm_cb(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	return remove(path);
-}
-
-static void rm_rf(const char *path)
-{
-	assert_int_equal(nftw(path, rm_cb, 16, FTW_DEPTH | FTW_PHYS), 0);
-}
-
-static char *make_temp_dir(void)
-{
-	char *dir = strdup("/tmp/test-sign-XXXXXX");
-
-	assert_non_null(dir);
-	assert_non_null(mkdtemp(dir));
-	return dir;
 }
 
 /* A trust directory under tmp pinning key for names (NULL: every name). */
@@ -216,7 +199,7 @@ static char *modes_of(const void *buf, size_t len)
 
 static void test_key_generate_save_load(void **state)
 {
-	char *tmp = make_temp_dir(), *base = xasprintf("%s/k", tmp), *pem_path, *pub_path;
+	char *tmp = test_temp_dir("test-sign"), *base = xasprintf("%s/k", tmp), *pem_path, *pub_path;
 	struct bpk_key *key = bpk_key__generate(), *priv, *pub;
 	unsigned char *der = NULL;
 	char want[65], *before, *after, *pem;
@@ -282,7 +265,7 @@ static void test_key_generate_save_load(void **state)
 	free(pem_path);
 	free(pub_path);
 	free(base);
-	rm_rf(tmp);
+	test_rm_rf(tmp);
 	free(tmp);
 }
 
@@ -502,7 +485,7 @@ static void test_sigfile_sign_replaces(void **state)
 
 static void test_sign_then_verify(void **state)
 {
-	char *tmp = make_temp_dir(), *dir, *modes_before, *modes_after;
+	char *tmp = test_temp_dir("test-sign"), *dir, *modes_before, *modes_after;
 	struct bpk_key *key = bpk_key__generate();
 	struct bpk_verify_result *res = bpk_verify_result__new();
 	size_t len, signed_len, again_len, i;
@@ -599,14 +582,14 @@ static void test_sign_then_verify(void **state)
 	bpk_trust__free(trust);
 	bpk_verify_result__free(res);
 	bpk_key__free(key);
-	rm_rf(tmp);
+	test_rm_rf(tmp);
 	free(tmp);
 	free(dir);
 }
 
 static void test_two_signers_min_signers(void **state)
 {
-	char *tmp = make_temp_dir(), *dir, *policy;
+	char *tmp = test_temp_dir("test-sign"), *dir, *policy;
 	struct bpk_key *author = bpk_key__generate(), *org = bpk_key__generate();
 	struct bpk_verify_result *res = bpk_verify_result__new();
 	BPK_OPTS(bpk_trust_add_opts, opts, .comment = "acme-org");
@@ -653,14 +636,14 @@ static void test_two_signers_min_signers(void **state)
 	bpk_verify_result__free(res);
 	bpk_key__free(author);
 	bpk_key__free(org);
-	rm_rf(tmp);
+	test_rm_rf(tmp);
 	free(tmp);
 	free(dir);
 }
 
 static void test_sign_file(void **state)
 {
-	char *tmp = make_temp_dir(), *path = xasprintf("%s/demo.bpk", tmp);
+	char *tmp = test_temp_dir("test-sign"), *path = xasprintf("%s/demo.bpk", tmp);
 	char *out = xasprintf("%s/out.bpk", tmp), *data, *orig;
 	struct bpk_key *k1 = bpk_key__generate(), *k2 = bpk_key__generate();
 	BPK_OPTS(bpk_sign_opts, opts, .output = out);
@@ -715,7 +698,7 @@ static void test_sign_file(void **state)
 	free(out);
 	bpk_key__free(k1);
 	bpk_key__free(k2);
-	rm_rf(tmp);
+	test_rm_rf(tmp);
 	free(tmp);
 }
 
@@ -766,7 +749,7 @@ static void test_sign_refuses(void **state)
 
 static void test_verify_refusals(void **state)
 {
-	char *tmp = make_temp_dir(), *dir, *other_dir, *m2;
+	char *tmp = test_temp_dir("test-sign"), *dir, *other_dir, *m2;
 	struct bpk_key *key = bpk_key__generate(), *stranger = bpk_key__generate();
 	struct bpk_verify_result *res = bpk_verify_result__new();
 	struct bpk_pkg_entry entries[DEMO_CNT + 2], empty_sig;
@@ -805,7 +788,7 @@ static void test_verify_refusals(void **state)
 	/* A trusted key outside its names. */
 	signed_buf = sign(unsigned_buf, len, key, &signed_len);
 	{
-		char *ntmp = make_temp_dir();
+		char *ntmp = test_temp_dir("test-sign");
 
 		other_dir = trust_dir_with(ntmp, key, "acme/*", "acme-release");
 		narrow = load_trust(other_dir);
@@ -816,7 +799,7 @@ static void test_verify_refusals(void **state)
 		assert_int_equal(bpk_verify_result__signer(res, 0)->status,
 				 BPK_SIGNER_NAME_NOT_ALLOWED);
 		bpk_trust__free(narrow);
-		rm_rf(ntmp);
+		test_rm_rf(ntmp);
 		free(ntmp);
 	}
 
@@ -895,7 +878,7 @@ static void test_verify_refusals(void **state)
 	bpk_verify_result__free(res);
 	bpk_key__free(key);
 	bpk_key__free(stranger);
-	rm_rf(tmp);
+	test_rm_rf(tmp);
 	free(tmp);
 	free(dir);
 	free(other_dir);
@@ -903,7 +886,7 @@ static void test_verify_refusals(void **state)
 
 static void test_verify_file(void **state)
 {
-	char *tmp = make_temp_dir(), *path = xasprintf("%s/demo.bpk", tmp), *json;
+	char *tmp = test_temp_dir("test-sign"), *path = xasprintf("%s/demo.bpk", tmp), *json;
 	struct bpk_verify_result *res = bpk_verify_result__new();
 	struct bpk_key *key = bpk_key__generate();
 	void *buf;
@@ -931,7 +914,7 @@ static void test_verify_file(void **state)
 	free(path);
 	bpk_verify_result__free(res);
 	bpk_key__free(key);
-	rm_rf(tmp);
+	test_rm_rf(tmp);
 	free(tmp);
 }
 

@@ -5,6 +5,8 @@
 #include <stddef.h>
 #include <cmocka.h>
 
+#include "test-util.h"
+
 #include <stdio.h>
 
 #include <bpk/bpk.h>
@@ -102,16 +104,15 @@ static void test_errors(void **state)
 
 static void test_run_in_kernel(void **state)
 {
-	char *dir = strdup("/tmp/bpk-test-testrun.XXXXXX"), *obj, *data, *dst, *vec;
+	char *dir, *obj, *data, *dst, *vec;
 	struct bpk_test_report *rep = NULL;
 	size_t len;
 
 	if (geteuid() != 0) {
 		print_message("skipped: loading programs needs root\n");
-		free(dir);
 		skip();
 	}
-	assert_non_null(mkdtemp(dir));
+	dir = test_temp_dir("test-testrun");
 	obj = xasprintf("%s/xdp_echo.o", getenv("BPK_TEST_BPF_DIR"));
 	assert_int_equal(read_file(obj, 64 << 20, &data, &len), 0);
 	dst = xasprintf("%s/bpf", dir);
@@ -146,9 +147,7 @@ static void test_run_in_kernel(void **state)
 	free(json);
 	bpk_test_report__free(rep);
 
-	char *cmd = xasprintf("rm -rf '%s'", dir);
-	assert_int_equal(system(cmd), 0);
-	free(cmd);
+	test_rm_rf(dir);
 	free(vec);
 	free(dst);
 	free(data);

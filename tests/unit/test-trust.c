@@ -15,29 +15,12 @@
 
 #include <cmocka.h>
 
+#include "test-util.h"
+
 /* Included, so that a policy can be built by hand (two keys sharing an id prefix). */
 #include "../../lib/trust.c"
 
 #include "crypto.h"
-
-static int rm_cb(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	return remove(path);
-}
-
-static void rm_rf(const char *path)
-{
-	assert_int_equal(nftw(path, rm_cb, 16, FTW_DEPTH | FTW_PHYS), 0);
-}
-
-static char *make_temp_dir(void)
-{
-	char *dir = strdup("/tmp/test-trust-XXXXXX");
-
-	assert_non_null(dir);
-	assert_non_null(mkdtemp(dir));
-	return dir;
-}
 
 static void assert_contains(const char *s, const char *want)
 {
@@ -274,7 +257,7 @@ static void expect_dir_refused(const char *dir, const char *want_file, const cha
 static void test_load_dir(void **state)
 {
 	struct bpk_key *k1 = bpk_key__generate(), *k2 = bpk_key__generate();
-	char *tmp = make_temp_dir(), *text, *sub, *missing;
+	char *tmp = test_temp_dir("test-trust"), *text, *sub, *missing;
 	struct bpk_error error = BPK_ERROR_INIT;
 	const struct bpk_trust_entry *found;
 	struct bpk_trust *trust;
@@ -382,14 +365,14 @@ static void test_load_dir(void **state)
 	bpk_error__release(&error);
 	bpk_key__free(k1);
 	bpk_key__free(k2);
-	rm_rf(tmp);
+	test_rm_rf(tmp);
 	free(tmp);
 }
 
 static void test_add_list_remove(void **state)
 {
 	struct bpk_key *k1 = bpk_key__generate(), *k2 = bpk_key__generate(), *pub;
-	char *tmp = make_temp_dir(), *dir = xasprintf("%s/etc/bpk/trust.d", tmp), *path, *pem;
+	char *tmp = test_temp_dir("test-trust"), *dir = xasprintf("%s/etc/bpk/trust.d", tmp), *path, *pem;
 	const char *names[] = { "acme/*" }, *new_names[] = { "acme/*", "acme-*" };
 	const char *bad_names[] = { "acme/" };
 	BPK_OPTS(bpk_trust_add_opts, opts, .names = names, .name_cnt = 1, .comment = "acme");
@@ -478,7 +461,7 @@ static void test_add_list_remove(void **state)
 	bpk_key__free(pub);
 	bpk_key__free(k1);
 	bpk_key__free(k2);
-	rm_rf(tmp);
+	test_rm_rf(tmp);
 	free(tmp);
 }
 
