@@ -61,6 +61,12 @@ json_t *bpk_diags_json(const struct bpk_diags *diags);
 int bpk_list_dir(const char *dir, const char *sub, const char *suffix, char ***ret_names,
 		 size_t *ret_cnt);
 void bpk_free_names(char **names);
+/*
+ * The files of a package source directory that go into the package (README.md and LICENSE
+ * when they exist, bpf/NAME.o, tests/NAME.json), in that order: pack writes them and lint judges
+ * them, so both take the list from here. Same ownership as bpk_list_dir.
+ */
+int bpk_source_files(const char *dir, char ***ret_names, size_t *ret_cnt);
 /* Whether a package path names a BPF object: bpf/NAME.o, directly under bpf/. */
 bool bpk_path_is_object(const char *path);
 

@@ -416,14 +416,49 @@ void bpk_free_names(char **names)
 	free(names);
 }
 
+int bpk_source_files(const char *dir, char ***ret_names, size_t *ret_cnt)
+{
+	static const char *const fixed[] = { "README.md", "LICENSE" };
+	char **objs = NULL, **tests = NULL, **names = NULL;
+	size_t i, n = 0, n_objs = 0, n_tests = 0;
+	int err;
+
+	err = bpk_list_dir(dir, "bpf", ".o", &objs, &n_objs);
+	if (!err)
+		err = bpk_list_dir(dir, "tests", ".json", &tests, &n_tests);
+	if (!err && !(names = calloc(ARRAY_SIZE(fixed) + n_objs + n_tests + 1, sizeof(*names))))
+		err = -ENOMEM;
+	for (i = 0; !err && i < ARRAY_SIZE(fixed); i++) {
+		_cleanup_free_ char *full = path_join(dir, fixed[i]);
+
+		if (!full)
+			err = -ENOMEM;
+		else if (access(full, F_OK) == 0 && !(names[n++] = strdup(fixed[i])))
+			err = -ENOMEM;
+	}
+	/* The listed names move into the result. */
+	for (i = 0; !err && i < n_objs; i++)
+		names[n++] = TAKE_PTR(objs[i]);
+	for (i = 0; !err && i < n_tests; i++)
+		names[n++] = TAKE_PTR(tests[i]);
+	bpk_free_names(objs);
+	bpk_free_names(tests);
+	if (err) {
+		bpk_free_names(names);
+		return err;
+	}
+	*ret_names = names;
+	*ret_cnt = n;
+	return 0;
+}
+
 int bpk_lint__dir(const char *dir, struct bpk_diags *diags)
 {
-	static const char *const fixed[] = { BPK_MANIFEST_PATH, "README.md", "LICENSE" };
 	struct lint_input in = { 0 };
 	struct bpk_manifest *m = NULL;
 	const struct lint_file *mf;
-	char **objs = NULL, **tests = NULL;
-	size_t i, n_objs, n_tests;
+	char **names = NULL;
+	size_t i, n;
 	struct stat st;
 	int err;
 
@@ -431,18 +466,11 @@ int bpk_lint__dir(const char *dir, struct bpk_diags *diags)
 		return -errno;
 	if (!S_ISDIR(st.st_mode))
 		return -ENOTDIR;
-	for (i = 0; i < ARRAY_SIZE(fixed); i++) {
-		err = add_disk_file(&in, dir, fixed[i]);
-		if (err)
-			goto out;
-	}
-	err = bpk_list_dir(dir, "bpf", ".o", &objs, &n_objs);
+	err = add_disk_file(&in, dir, BPK_MANIFEST_PATH);
 	if (!err)
-		err = bpk_list_dir(dir, "tests", ".json", &tests, &n_tests);
-	for (i = 0; !err && i < n_objs; i++)
-		err = add_disk_file(&in, dir, objs[i]);
-	for (i = 0; !err && i < n_tests; i++)
-		err = add_disk_file(&in, dir, tests[i]);
+		err = bpk_source_files(dir, &names, &n);
+	for (i = 0; !err && i < n; i++)
+		err = add_disk_file(&in, dir, names[i]);
 	if (err)
 		goto out;
 	mf = input_file(&in, BPK_MANIFEST_PATH);
@@ -455,8 +483,7 @@ int bpk_lint__dir(const char *dir, struct bpk_diags *diags)
 	err = lint_input(&in, diags);
 out:
 	bpk_manifest__free(m);
-	bpk_free_names(objs);
-	bpk_free_names(tests);
+	bpk_free_names(names);
 	release_input(&in);
 	return err;
 }

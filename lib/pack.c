@@ -31,8 +31,8 @@ static void pack_state_release(struct pack_state *st)
 	free(st->files);
 }
 
-/* Read dir/rel into the package; a missing optional file is skipped. */
-static int pack_add(struct pack_state *st, const char *dir, const char *rel, bool optional)
+/* Read dir/rel into the package. */
+static int pack_add(struct pack_state *st, const char *dir, const char *rel)
 {
 	_cleanup_free_ char *full = path_join(dir, rel);
 	struct pack_file *files, *f;
@@ -47,8 +47,6 @@ static int pack_add(struct pack_state *st, const char *dir, const char *rel, boo
 	f = &files[st->file_cnt];
 	memset(f, 0, sizeof(*f));
 	err = read_file(full, MAX_PACK_FILE, &f->data, &f->size);
-	if (err == -ENOENT && optional)
-		return 0;
 	if (err) {
 		pr_warn("cannot read '%s': %s\n", full, strerror(-err));
 		return err;
@@ -65,23 +63,13 @@ static int pack_add(struct pack_state *st, const char *dir, const char *rel, boo
 
 static int collect(struct pack_state *st, const char *dir)
 {
-	char **objs = NULL, **tests = NULL;
-	size_t i, n_objs = 0, n_tests = 0;
-	int err;
+	char **names = NULL;
+	size_t i, n = 0;
+	int err = bpk_source_files(dir, &names, &n);
 
-	err = pack_add(st, dir, "README.md", true);
-	if (!err)
-		err = pack_add(st, dir, "LICENSE", true);
-	if (!err)
-		err = bpk_list_dir(dir, "bpf", ".o", &objs, &n_objs);
-	if (!err)
-		err = bpk_list_dir(dir, "tests", ".json", &tests, &n_tests);
-	for (i = 0; !err && i < n_objs; i++)
-		err = pack_add(st, dir, objs[i], false);
-	for (i = 0; !err && i < n_tests; i++)
-		err = pack_add(st, dir, tests[i], false);
-	bpk_free_names(objs);
-	bpk_free_names(tests);
+	for (i = 0; !err && i < n; i++)
+		err = pack_add(st, dir, names[i]);
+	bpk_free_names(names);
 	return err;
 }
 
