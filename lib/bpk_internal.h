@@ -36,6 +36,10 @@ __attribute__((format(printf, 2, 0))) void bpk_vprint(enum bpk_print_level level
  */
 libbpf_print_fn_t bpk_libbpf_print_begin(libbpf_print_fn_t fn);
 void bpk_libbpf_print_end(libbpf_print_fn_t previous);
+/* A libbpf print callback that sends its messages to bpk's print callback at DEBUG. */
+int bpk_libbpf_print_debug(enum libbpf_print_level level, const char *fmt, va_list ap);
+/* The last lines of a verifier log (where it says why), pointing into log. */
+const char *bpk_log_tail(const char *log, int lines);
 
 /* SHA-256 of data as 64 lowercase hex digits plus NUL. Returns 0 or -ENOMEM/-EIO. */
 int bpk_sha256_hex(const void *data, size_t len, char out[65]);

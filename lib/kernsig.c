@@ -166,16 +166,6 @@ static int sha256(const void *data, size_t len, unsigned char out[BPK_KSIG_SHA25
  * messages go to bpk's print callback at debug level, not to stderr (bpk_libbpf_print_begin).
  */
 
-__attribute__((format(printf, 2, 0))) static int ksig_libbpf_print(enum libbpf_print_level level,
-								   const char *fmt, va_list ap)
-{
-	char line[512];
-
-	vsnprintf(line, sizeof(line), fmt, ap);
-	pr_debug("%s", line);
-	return 0;
-}
-
 static struct bpf_object *ksig_open(const char *name, const void *obj, size_t obj_len)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, opts, .object_name = name);
@@ -209,7 +199,7 @@ int bpk_ksig__count(const char *name, const void *obj, size_t obj_len, uint32_t 
 	struct bpf_object *bobj;
 	libbpf_print_fn_t old;
 
-	old = bpk_libbpf_print_begin(ksig_libbpf_print);
+	old = bpk_libbpf_print_begin(bpk_libbpf_print_debug);
 	bobj = ksig_open(name, obj, obj_len);
 	bpk_libbpf_print_end(old);
 	if (!bobj)
@@ -276,7 +266,7 @@ static int ksig_gen_loader(const char *name, const void *obj, size_t obj_len,
 	size_t prefix = KSIG_HASH_CHECK_INSNS * sizeof(struct bpf_insn);
 	int err;
 
-	old = bpk_libbpf_print_begin(ksig_libbpf_print);
+	old = bpk_libbpf_print_begin(bpk_libbpf_print_debug);
 	bobj = ksig_open(name, obj, obj_len);
 	err = bobj ? 0 : -errno;
 	if (!err)

@@ -62,6 +62,23 @@ void bpk_libbpf_print_end(libbpf_print_fn_t previous)
 	pthread_mutex_unlock(&libbpf_print_lock);
 }
 
+__attribute__((format(printf, 2, 0))) int bpk_libbpf_print_debug(enum libbpf_print_level level,
+								 const char *fmt, va_list ap)
+{
+	bpk_vprint(BPK_DEBUG, fmt, ap);
+	return 0;
+}
+
+const char *bpk_log_tail(const char *log, int lines)
+{
+	const char *p = log + strlen(log);
+
+	while (p > log && lines >= 0)
+		if (*--p == '\n')
+			lines--;
+	return p == log ? p : p + 1;
+}
+
 const char *bpk_version(void)
 {
 	return BPK_VERSION;

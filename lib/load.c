@@ -123,24 +123,6 @@ static int add_prog(struct bpk_load_result *r, const char *name, int fd)
 	return 0;
 }
 
-/* The last lines of a verifier log, where it says why. */
-static const char *log_tail(const char *log)
-{
-	const char *p = log + strlen(log);
-	int lines = 12;
-
-	while (p > log && lines >= 0)
-		if (*--p == '\n')
-			lines--;
-	return p == log ? p : p + 1;
-}
-
-static int libbpf_quiet(enum libbpf_print_level level, const char *fmt, va_list ap)
-{
-	bpk_vprint(BPK_DEBUG, fmt, ap);
-	return 0;
-}
-
 /* Load one object with libbpf and pin its programs and maps under dir. */
 static int load_plain(const char *path, const void *data, size_t size, const char *dir,
 		      struct bpk_load_result *r, struct bpk_error *error)
@@ -173,7 +155,7 @@ static int load_plain(const char *path, const void *data, size_t size, const cha
 		err = -errno;
 		bpk_error__set(error, path, NULL, "the kernel refused '%s' (%s)%s%s", path,
 			       strerror(errno), log[0] ? "; verifier log ends:\n" : "",
-			       log[0] ? log_tail(log) : "");
+			       log[0] ? bpk_log_tail(log, 12) : "");
 		goto out;
 	}
 	err = 0;
@@ -270,7 +252,7 @@ static int load_signed(const struct bpk_pkg *pkg, const char *path, const void *
 	if (err) {
 		bpk_error__set(error, path, NULL, "the kernel refused the signed loader of '%s': %s%s%s",
 			       path, strerror(-err), log[0] ? "; verifier log ends:\n" : "",
-			       log[0] ? log_tail(log) : "");
+			       log[0] ? bpk_log_tail(log, 12) : "");
 		goto out;
 	}
 	for (i = 0; i < loaded->prog_cnt; i++) {
@@ -368,7 +350,7 @@ int bpk_load__pkg(const struct bpk_pkg *pkg, const struct bpk_load_opts *opts,
 		bpk_error__set(error, NULL, NULL, "cannot create %s: %s", r->pin_dir, strerror(-err));
 		goto fail;
 	}
-	old_print = bpk_libbpf_print_begin(libbpf_quiet);
+	old_print = bpk_libbpf_print_begin(bpk_libbpf_print_debug);
 	for (i = 0; !err && i < bpk_pkg__entry_cnt(pkg); i++) {
 		const void *data;
 		size_t size;

@@ -352,19 +352,6 @@ static int find_object(struct runner *r, const char *program, const char *object
 	return -ENOENT;
 }
 
-/* The last lines of a verifier log: where it gave up and why. */
-static const char *log_tail(const char *log, int lines)
-{
-	const char *p = log + strlen(log);
-
-	while (p > log && lines >= 0) {
-		p--;
-		if (*p == '\n')
-			lines--;
-	}
-	return p == log ? p : p + 1;
-}
-
 static int run_case(struct runner *r, const char *vector, const struct blob *blob,
 		    const char *program, const char *name, json_t *tc)
 {
@@ -430,7 +417,7 @@ static int run_case(struct runner *r, const char *vector, const struct blob *blo
 	if (bpf_object__load(obj)) {
 		err = add_result(r, vector, program, name, BPK_TEST_FAIL,
 				 "the kernel refused to load '%s' (%s); verifier log ends:\n%s",
-				 program, strerror(errno), log_tail(log, 12));
+				 program, strerror(errno), bpk_log_tail(log, 12));
 		goto out;
 	}
 	if (json_is_true(json_object_get(tc, "load_only"))) {
@@ -561,13 +548,6 @@ static int run_vector(struct runner *r, const struct blob *vec)
 	return 0;
 }
 
-/* libbpf's own messages (the verifier log is in the report already) become our DEBUG lines. */
-static int libbpf_to_debug(enum libbpf_print_level level, const char *fmt, va_list ap)
-{
-	bpk_vprint(BPK_DEBUG, fmt, ap);
-	return 0;
-}
-
 static int run_all(struct runner *r, const struct bpk_test_opts *opts,
 		   struct bpk_test_report **ret_report)
 {
@@ -581,7 +561,7 @@ static int run_all(struct runner *r, const struct bpk_test_opts *opts,
 	r->report = calloc(1, sizeof(*r->report));
 	if (!r->report)
 		return -ENOMEM;
-	old_print = bpk_libbpf_print_begin(libbpf_to_debug);
+	old_print = bpk_libbpf_print_begin(bpk_libbpf_print_debug);
 	for (i = 0; !err && i < r->vec_cnt; i++)
 		err = run_vector(r, &r->vecs[i]);
 	bpk_libbpf_print_end(old_print);
