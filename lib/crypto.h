@@ -17,7 +17,9 @@ EVP_PKEY *bpk_ed25519_generate(void);
 
 /*
  * Parse a PEM private key ("PRIVATE KEY") or public key ("PUBLIC KEY"); the key must be
- * Ed25519. Returns NULL with errno EINVAL (not PEM, not Ed25519) or ENOMEM.
+ * Ed25519. Encrypted keys are refused (never a passphrase prompt), the canonical public form
+ * is read without OpenSSL's slow decoder, and OpenSSL's error queue is left empty.
+ * Returns NULL with errno EINVAL (not PEM, not Ed25519, encrypted) or ENOMEM.
  */
 EVP_PKEY *bpk_key_from_pem(const void *pem, size_t len, bool want_private);
 

@@ -154,83 +154,8 @@ struct bpk_key *bpk_key__generate(void)
 	return key_new(pkey, true);
 }
 
-/*
- * The canonical PEM of an Ed25519 public key, as OpenSSL and bpk write it: the DER
- * SubjectPublicKeyInfo of RFC 8410 is this 12-byte prefix and the 32 key bytes, which is
- * 60 base64 characters on one line.
- */
-static const unsigned char ed25519_spki_prefix[12] = { 0x30, 0x2a, 0x30, 0x05, 0x06, 0x03,
-							0x2b, 0x65, 0x70, 0x03, 0x21, 0x00 };
-#define PEM_PUBLIC_BEGIN "-----BEGIN PUBLIC KEY-----\n"
-#define PEM_PUBLIC_END "\n-----END PUBLIC KEY-----"
-#define SPKI_B64_LEN 60
-
-/*
- * Read a public key in exactly that canonical form without OpenSSL's decoder, which costs
- * OpenSSL 3.0 about half a millisecond a key: a trust policy is loaded on every verify, and
- * this is most of its cost. Anything else (other line breaks, other keys) returns NULL with
- * errno ENOMSG and goes the general way. The result is the same key with the same id.
- */
-static struct bpk_key *key_from_canonical_public_pem(const char *pem, size_t len)
-{
-	const size_t head = sizeof(PEM_PUBLIC_BEGIN) - 1, tail = sizeof(PEM_PUBLIC_END) - 1;
-	_cleanup_free_ unsigned char *der = NULL;
-	char b64[SPKI_B64_LEN + 1];
-	struct bpk_key *key;
-	size_t der_len = 0, rest;
-	EVP_PKEY *pkey;
-	int err;
-
-	if (len < head + SPKI_B64_LEN + tail) {
-		errno = ENOMSG;
-		return NULL;
-	}
-	rest = len - head - SPKI_B64_LEN - tail;
-	if (memcmp(pem, PEM_PUBLIC_BEGIN, head) ||
-	    memcmp(pem + head + SPKI_B64_LEN, PEM_PUBLIC_END, tail) ||
-	    !(rest == 0 || (rest == 1 && pem[len - 1] == '\n'))) {
-		errno = ENOMSG;
-		return NULL;
-	}
-	memcpy(b64, pem + head, SPKI_B64_LEN);
-	b64[SPKI_B64_LEN] = '\0';
-	err = bpk_base64_decode(b64, &der, &der_len);
-	if (err == -ENOMEM) {
-		errno = ENOMEM;
-		return NULL;
-	}
-	if (err || der_len != sizeof(ed25519_spki_prefix) + 32 ||
-	    memcmp(der, ed25519_spki_prefix, sizeof(ed25519_spki_prefix))) {
-		errno = ENOMSG;
-		return NULL;
-	}
-	pkey = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL,
-					   der + sizeof(ed25519_spki_prefix), 32);
-	if (!pkey) {
-		ERR_clear_error();
-		errno = EINVAL;
-		return NULL;
-	}
-	key = calloc(1, sizeof(*key));
-	if (!key) {
-		EVP_PKEY_free(pkey);
-		errno = ENOMEM;
-		return NULL;
-	}
-	key->pkey = pkey;
-	/* The key id is by definition the SHA-256 of these DER bytes. */
-	err = bpk_sha256_hex(der, der_len, key->id);
-	if (err) {
-		bpk_key__free(key);
-		errno = -err;
-		return NULL;
-	}
-	return key;
-}
-
 struct bpk_key *bpk_key__from_pem(const void *pem, size_t len)
 {
-	struct bpk_key *key;
 	bool private_part;
 	EVP_PKEY *pkey;
 
@@ -238,23 +163,8 @@ struct bpk_key *bpk_key__from_pem(const void *pem, size_t len)
 		errno = EINVAL;
 		return NULL;
 	}
-	/*
-	 * OpenSSL would ask the terminal for a passphrase: a library (and a daemon) must not,
-	 * so encrypted keys are refused before they reach it.
-	 */
-	if (memmem(pem, len, "ENCRYPTED", 9)) {
-		errno = EINVAL;
-		return NULL;
-	}
 	private_part = memmem(pem, len, "-----BEGIN PRIVATE KEY-----", 27) != NULL;
-	if (!private_part) {
-		key = key_from_canonical_public_pem(pem, len);
-		if (key || errno != ENOMSG)
-			return key;
-	}
 	pkey = bpk_key_from_pem(pem, len, private_part);
-	/* A failed parse leaves errors queued in OpenSSL; they are not the next caller's. */
-	ERR_clear_error();
 	if (!pkey)
 		return NULL;
 	return key_new(pkey, private_part);
