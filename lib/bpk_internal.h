@@ -73,6 +73,8 @@ void bpk_free_names(char **names);
 int bpk_source_files(const char *dir, char ***ret_names, size_t *ret_cnt);
 /* Whether a package path names a BPF object: bpf/NAME.o, directly under bpf/. */
 bool bpk_path_is_object(const char *path);
+/* Whether a package path names a test vector: tests/NAME.json, directly under tests/. */
+bool bpk_path_is_test_vector(const char *path);
 
 /* Hex digits (spaces and colons allowed between bytes) to bytes. 0, -EINVAL or -ENOMEM. */
 int bpk_hex_decode(const char *hex, unsigned char **ret, size_t *ret_len);

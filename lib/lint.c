@@ -42,10 +42,10 @@ bool bpk_path_is_object(const char *path)
 	return str_has_prefix(path, "bpf/") && str_has_suffix(path, ".o") && !strchr(path + 4, '/');
 }
 
-static bool is_test_path(const char *path)
+bool bpk_path_is_test_vector(const char *path)
 {
 	return str_has_prefix(path, "tests/") && str_has_suffix(path, ".json") &&
-	       !strchr(path + 6, '/');
+	       !strchr(path + strlen("tests/"), '/');
 }
 
 /* ---- the rules ---- */
@@ -280,7 +280,7 @@ static void lint_metadata(const struct lint_input *in, struct bpk_diags *diags)
 	size_t i, tests = 0;
 
 	for (i = 0; i < in->file_cnt; i++)
-		tests += is_test_path(in->files[i].path);
+		tests += bpk_path_is_test_vector(in->files[i].path);
 	if (!tests)
 		bpk_diags__add(diags, BPK_W_NO_TESTS, "tests/",
 			       "no test vectors under tests/: add tests/NAME.json so 'bpk test' can check the programs");

@@ -599,12 +599,6 @@ static void release_blobs(struct blob *list, size_t cnt)
 	free(list);
 }
 
-static bool is_vector_path(const char *path)
-{
-	return str_has_prefix(path, "tests/") && str_has_suffix(path, ".json") &&
-	       !strchr(path + strlen("tests/"), '/');
-}
-
 int bpk_test__pkg(const struct bpk_pkg *pkg, const struct bpk_test_opts *opts,
 		  struct bpk_test_report **ret_report)
 {
@@ -619,7 +613,7 @@ int bpk_test__pkg(const struct bpk_pkg *pkg, const struct bpk_test_opts *opts,
 
 		if (bpk_path_is_object(path))
 			err = add_blob(&r.objs, &r.obj_cnt, path, data, len, NULL);
-		else if (is_vector_path(path))
+		else if (bpk_path_is_test_vector(path))
 			err = add_blob(&r.vecs, &r.vec_cnt, path, data, len, NULL);
 	}
 	if (!err)
