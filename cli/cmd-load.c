@@ -17,9 +17,9 @@ enum {
 	OPT_PIN_ROOT,
 };
 
-/* Verify the bytes of path against the trust policy; 0 when they may be loaded. */
-static int verify_bytes(const char *path, const void *data, size_t len, const char *trust_dir,
-			bool allow_unsigned)
+/* Verify the opened package against the trust policy; 0 when it may be loaded. */
+static int verify_pkg(const char *path, const struct bpk_pkg *pkg, const char *trust_dir,
+		      bool allow_unsigned)
 {
 	struct bpk_error error = BPK_ERROR_INIT;
 	struct bpk_verify_result *res = NULL;
@@ -39,7 +39,7 @@ static int verify_bytes(const char *path, const void *data, size_t len, const ch
 		cli_error("cannot load '%s': %s", path, strerror(errno));
 		goto out;
 	}
-	err = bpk_verify__mem(data, len, trust, &opts, res);
+	err = bpk_pkg__verify(pkg, trust, &opts, res);
 	if (err && err != -EKEYREJECTED) {
 		cli_error("cannot load '%s': %s", path, strerror(-err));
 		goto out;
@@ -142,13 +142,16 @@ static int run_load(int argc, char **argv)
 		opts.cert_der = cert;
 		opts.cert_der_len = cert_len;
 	}
-	if (verify_bytes(path, data, len, trust_dir, allow_unsigned))
-		goto out;
+	/* Opened once, with every container check: the bytes verified are the bytes loaded. */
 	pkg = bpk_pkg__open_mem(data, len, NULL, &diags);
 	if (!pkg) {
-		cli_error("cannot load '%s': %s", path, strerror(errno));
+		const struct bpk_diag *d = bpk_diags__first_error(&diags);
+
+		cli_error("cannot load '%s': %s", path, d ? d->message : strerror(errno));
 		goto out;
 	}
+	if (verify_pkg(path, pkg, trust_dir, allow_unsigned))
+		goto out;
 	err = bpk_load__pkg(pkg, &opts, &error, &result);
 	if (err) {
 		cli_error("cannot load '%s': %s", path, error.message ?: strerror(-err));
