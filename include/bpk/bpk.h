@@ -63,6 +63,8 @@ const char *bpk_version(void);
 #include <bpk/testrun.h>
 #include <bpk/capability.h>
 #include <bpk/load.h>
+#include <bpk/repo.h>
+#include <bpk/review.h>
 
 #ifdef __cplusplus
 }
