@@ -45,7 +45,8 @@ static const char usage_text[] =
 	"                         write the static read path for nginx or a CDN\n"
 	"  check --data DIR       check the database and every blob\n"
 	"\n"
-	"Every command also takes --db postgresql://... to use PostgreSQL instead of DIR/repo.db.\n";
+	"Every command also takes --db postgresql://... to use PostgreSQL instead of DIR/repo.db.\n"
+	"bpk-repo --help prints this text, bpk-repo --version the version.\n";
 
 static int error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static int error(const char *fmt, ...)
