@@ -117,7 +117,7 @@ static int sqlite_exec(struct bpk_store_conn *conn, const char *sql, const char 
 {
 	const char *values[64];
 	sqlite3_stmt *stmt;
-	int ret = 0, err;
+	int ret = 0, err, before;
 
 	stmt = sqlite_prepare(conn, sql);
 	if (!stmt)
@@ -131,6 +131,8 @@ static int sqlite_exec(struct bpk_store_conn *conn, const char *sql, const char 
 			goto out;
 		}
 	}
+	/* Rows this statement changed; sqlite3_changes() would repeat the last DML's count. */
+	before = sqlite3_total_changes(conn->db);
 	while ((err = sqlite3_step(stmt)) == SQLITE_ROW) {
 		int ncols = sqlite3_column_count(stmt);
 
@@ -149,9 +151,7 @@ static int sqlite_exec(struct bpk_store_conn *conn, const char *sql, const char 
 		ret = sqlite_errno(sqlite3_extended_errcode(conn->db));
 		goto out;
 	}
-	ret = sqlite3_changes(conn->db);
-	if (sqlite3_stmt_readonly(stmt))
-		ret = 0;
+	ret = sqlite3_total_changes(conn->db) - before;
 out:
 	sqlite3_reset(stmt);
 	sqlite3_clear_bindings(stmt);
@@ -160,7 +160,9 @@ out:
 
 static int sqlite_begin(struct bpk_store_conn *conn)
 {
-	return sqlite_exec(conn, "BEGIN IMMEDIATE", NULL, 0, NULL, NULL);
+	int err = sqlite_exec(conn, "BEGIN IMMEDIATE", NULL, 0, NULL, NULL);
+
+	return err < 0 ? err : 0;
 }
 
 static const char *sqlite_errstr(const struct bpk_store_conn *conn)
