@@ -63,7 +63,11 @@ static int load_one(const char *path, const void *data, size_t len, size_t idx, 
 	*ret_name = strdup(bpf_program__name(prog));
 	if (bpf_object__load(obj)) {
 		err = errno;
-		if (err == EPERM || err == EACCES) {
+		/*
+		 * EPERM with an empty log: not allowed to load at all. The verifier's own
+		 * refusals are EACCES or EINVAL, with a log saying why.
+		 */
+		if (err == EPERM && !log[0]) {
 			ret = -EPERM;
 		} else {
 			*ret_error = xasprintf("the verifier refused it (%s): %s", strerror(err),
