@@ -45,6 +45,7 @@ struct request {
 	/* The body, read as it arrives, up to the repository's package limit. */
 	struct strbuf body;
 	bool body_too_large;
+	uint64_t discarded; /* bytes of an oversized body read and dropped */
 	unsigned int status; /* what was answered, for the metrics */
 };
 
