@@ -156,6 +156,17 @@ bool repo_feed_name_valid(const char *feed)
 	return feed && bpk_name__valid(feed) && !strchr(feed, '/');
 }
 
+/* The first segments of the server's own paths: a feed of that name would shadow them. */
+static bool feed_name_reserved(const char *feed)
+{
+	static const char *const reserved[] = { "v1", "packages", "search", "static", "metrics" };
+
+	for (size_t i = 0; i < ARRAY_SIZE(reserved); i++)
+		if (!strcmp(feed, reserved[i]))
+			return true;
+	return false;
+}
+
 int repo_feed_of(const char *name, char *feed, size_t size)
 {
 	const char *slash = strchr(name, '/');
@@ -275,6 +286,9 @@ int bpk_repo__feed_create(struct bpk_repo *repo, const char *name, unsigned int 
 	if (!repo_feed_name_valid(name))
 		return repo_fail(error, BPK_REPO_E_BAD_REQUEST,
 				 "'%s' is not a feed name ([a-z0-9][a-z0-9._-]{0,99})", name ? name : "");
+	if (feed_name_reserved(name))
+		return repo_fail(error, BPK_REPO_E_BAD_REQUEST,
+				 "'%s' is reserved for the server's own paths", name);
 	trust_dir = feed_trust_dir(repo, name);
 	if (!trust_dir)
 		return repo_fail(error, BPK_REPO_E_INTERNAL, "out of memory");

@@ -263,7 +263,8 @@ int bpk_repo__search(struct bpk_repo *repo, const struct bpk_repo_auth *auth,
 		hits.items[kept++] = hits.items[i];
 	}
 	hits.cnt = kept;
-	qsort(hits.items, hits.cnt, sizeof(*hits.items), hit_cmp);
+	if (hits.cnt)
+		qsort(hits.items, hits.cnt, sizeof(*hits.items), hit_cmp);
 
 	answer = json_pack("{s:I, s:I, s:I, s:[]}", "total", (json_int_t)hits.cnt, "skip",
 			   (json_int_t)query->skip, "take", (json_int_t)take, "results");

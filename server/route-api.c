@@ -263,7 +263,10 @@ bool route_api(struct request *req, enum MHD_Result *ret)
 		*ret = metrics(req);
 		return true;
 	}
-	if (cnt == 0 || strcmp(seg[0], "v1"))
+	/* The web UI's paths are never l3afd's: no feed may be called "packages" or "static". */
+	if (cnt == 0 || !strcmp(seg[0], "packages") || !strcmp(seg[0], "static"))
+		return false;
+	if (strcmp(seg[0], "v1"))
 		return get && cnt >= 3 && l3afd_layout(req, seg, cnt, ret);
 
 	if (cnt == 1 && get) {

@@ -8,7 +8,9 @@ build-essential pkg-config meson ninja-build clang llvm lld libclang-rt-14-dev
 libbpf-dev libelf-dev zlib1g-dev bpftool libxdp-dev xdp-tools
 libssl-dev libcurl4-openssl-dev libmicrohttpd-dev libjansson-dev libarchive-dev
 libsqlite3-dev libpq-dev postgresql libcmark-dev libcmocka-dev
-iproute2 python3 ca-certificates openssl
+iproute2 python3 ca-certificates openssl curl
+nginx-light wrk
+chromium
 "
 
 missing=""
@@ -17,6 +19,11 @@ for p in $PACKAGES; do
 		missing="$missing $p"
 	fi
 done
+# The web UI's browser test drives Chromium from Node.js (playwright-core from npm). A machine
+# with its own Node.js (e.g. from NodeSource, which bundles npm) keeps it.
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+	missing="$missing nodejs npm"
+fi
 
 if [ -n "$missing" ]; then
 	echo "deps: installing:$missing"
