@@ -184,8 +184,8 @@ int bpk_review__pkg(const struct bpk_pkg *pkg, const struct bpk_review_opts *opt
 					    report->passed, report->cnt,
 					    report->skipped ? " (some skipped)" : "");
 		else
-			summary = xasprintf("verified on %s: %zu programs; no test vectors", kernel,
-					    total);
+			summary = xasprintf("verified on %s: %zu program%s; no test vectors", kernel,
+					    total, total == 1 ? "" : "s");
 	}
 	root = json_pack("{s:s, s:s, s:s?, s:o, s:{s:I, s:I, s:I, s:I}}", "status",
 			 bpk_review_status__str(status), "kernel", kernel, "summary", summary,
