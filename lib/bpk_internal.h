@@ -41,6 +41,13 @@ int bpk_libbpf_print_debug(enum libbpf_print_level level, const char *fmt, va_li
 /* The last lines of a verifier log (where it says why), pointing into log. */
 const char *bpk_log_tail(const char *log, int lines);
 
+/* Where bpffs is mounted; DESIGN.md §8: these machines do not mount it at boot. */
+#define BPK_BPF_FS "/sys/fs/bpf"
+/* Whether path is on a bpf filesystem. */
+bool bpk_path_on_bpffs(const char *path);
+/* Mount bpffs on BPK_BPF_FS unless one is there. Returns 0 or a negative errno. */
+int bpk_bpffs_mount(void);
+
 /* SHA-256 of data as 64 lowercase hex digits plus NUL. Returns 0 or -ENOMEM/-EIO. */
 int bpk_sha256_hex(const void *data, size_t len, char out[65]);
 

@@ -2,6 +2,8 @@
 /* Library-wide state: the print callback, version, digests and JSON output. */
 #include <pthread.h>
 #include <stdio.h>
+#include <sys/mount.h>
+#include <sys/vfs.h>
 
 #include <openssl/evp.h>
 
@@ -109,4 +111,27 @@ char *bpk_json_dump(const json_t *root, size_t *ret_len)
 	}
 	free(text);
 	return strbuf_detach(&sb, ret_len);
+}
+
+#define BPF_FS_MAGIC 0xcafe4a11
+
+bool bpk_path_on_bpffs(const char *path)
+{
+	struct statfs st;
+
+	return statfs(path, &st) == 0 && st.f_type == BPF_FS_MAGIC;
+}
+
+int bpk_bpffs_mount(void)
+{
+	int err;
+
+	if (bpk_path_on_bpffs(BPK_BPF_FS))
+		return 0;
+	err = mkdir_p(BPK_BPF_FS, 0755);
+	if (err)
+		return err;
+	if (mount("bpf", BPK_BPF_FS, "bpf", 0, "mode=0700") < 0)
+		return -errno;
+	return 0;
 }

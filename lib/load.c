@@ -4,9 +4,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/mount.h>
 #include <sys/stat.h>
-#include <sys/statfs.h>
 
 #include <linux/keyctl.h>
 
@@ -15,23 +13,8 @@
 
 #include "bpk_internal.h"
 
-#define BPF_FS "/sys/fs/bpf"
-#define BPF_FS_MAGIC 0xcafe4a11
+#define BPF_FS BPK_BPF_FS
 #define LOG_SIZE (256U << 10)
-
-/* Programs pin only where bpffs is; the machines bpk runs on may not mount it at boot. */
-static int ensure_bpffs(void)
-{
-	struct statfs st;
-
-	if (statfs(BPF_FS, &st) == 0 && st.f_type == BPF_FS_MAGIC)
-		return 0;
-	if (mkdir_p(BPF_FS, 0755))
-		return -errno;
-	if (mount("bpf", BPF_FS, "bpf", 0, "mode=0700") < 0)
-		return -errno;
-	return 0;
-}
 
 static char *pin_name(const char *package)
 {
@@ -322,7 +305,7 @@ int bpk_load__pkg(const struct bpk_pkg *pkg, const struct bpk_load_opts *opts,
 		return -ENOMEM;
 	}
 	r->pin_dir = path_join(root, base);
-	err = r->pin_dir ? ensure_bpffs() : -ENOMEM;
+	err = r->pin_dir ? bpk_bpffs_mount() : -ENOMEM;
 	if (err) {
 		bpk_error__set(error, NULL, NULL, "cannot mount bpffs on " BPF_FS ": %s",
 			       strerror(-err));
