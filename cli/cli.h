@@ -26,6 +26,8 @@ struct cmd {
 extern const struct cmd cmd_init, cmd_build, cmd_test, cmd_pack, cmd_inspect, cmd_lint;
 extern const struct cmd cmd_key, cmd_sign, cmd_verify, cmd_trust, cmd_index;
 extern const struct cmd cmd_load, cmd_unload;
+extern const struct cmd cmd_repo, cmd_search, cmd_info, cmd_publish, cmd_fetch, cmd_install;
+extern const struct cmd cmd_yank;
 
 /* The command table (main.c), for help output. */
 const struct cmd *cli_find_cmd(const char *name);
@@ -55,5 +57,17 @@ struct bpk_trust *cli_open_trust(const char *dir, bool *ret_no_policy, struct bp
 
 /* Whether a file starts like a gzip stream (a .bpk) rather than an ELF object. */
 bool cli_file_is_package(const char *path);
+
+/*
+ * The repository client with the configuration read (cmd-repo.c), drawing a progress bar on
+ * stderr when it is a terminal. NULL after printing why.
+ */
+struct bpk_repo_client *cli_repo_client(const char *cmd);
+/* The repository called name (--repo), NULL when name is NULL; -ENOENT after printing why. */
+int cli_pick_repo(struct bpk_repo_client *client, const char *name, const struct bpk_repo **ret);
+/* bpk fetch and bpk install (cmd-fetch.c): the same checks, then a file or a directory. */
+int cli_fetch_or_install(int argc, char **argv, bool install);
+/* Each detail of the last refusal ("error E003 missing-readme: README.md: ..."), on stderr. */
+void cli_print_details(const struct bpk_repo_client *client);
 
 #endif

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: BSD-2-Clause
 /* Reading the repository: search and its ranking, package records, the service index, export. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -545,6 +546,41 @@ static int export_feed_index(struct bpk_repo *repo, const char *feed, const char
 	return err;
 }
 
+/* Whether dir is missing or holds nothing. */
+static bool dir_is_empty(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	bool empty = true;
+
+	if (!d)
+		return errno == ENOENT;
+	while (empty && (de = readdir(d)))
+		empty = !strcmp(de->d_name, ".") || !strcmp(de->d_name, "..");
+	closedir(d);
+	return empty;
+}
+
+/*
+ * GET /v1/ for a static mirror: the anonymous service index, as v1/index.json (a web server
+ * serves it with "index index.json"), so that 'bpk repo add' finds the root key id there.
+ */
+static int export_service_index(struct bpk_repo *repo, const char *dir)
+{
+	_cleanup_free_ char *json = NULL, *path = xasprintf("%s/v1/index.json", dir);
+	_cleanup_free_ char *sub = xasprintf("%s/v1", dir);
+	int err;
+
+	if (!path || !sub)
+		return -ENOMEM;
+	err = bpk_repo__service_index(repo, NULL, &json, NULL);
+	if (!err)
+		err = mkdir_p(sub, 0755);
+	if (!err)
+		err = write_file_atomic(path, json, strlen(json), 0644);
+	return err;
+}
+
 int bpk_repo__export(struct bpk_repo *repo, const char *dir, bool include_private,
 		     struct bpk_repo_error *error)
 {
@@ -553,10 +589,18 @@ int bpk_repo__export(struct bpk_repo *repo, const char *dir, bool include_privat
 	char **feeds = NULL;
 	int err;
 
+	if (!dir_is_empty(dir))
+		return repo_fail(error, BPK_REPO_E_BAD_REQUEST,
+				 "'%s' is not empty: export writes a whole tree into a new directory",
+				 dir);
 	err = mkdir_p(dir, 0755);
 	if (err)
 		return repo_fail(error, BPK_REPO_E_BAD_REQUEST, "cannot create '%s': %s", dir,
 				 strerror(-err));
+	err = export_service_index(repo, dir);
+	if (err)
+		return repo_fail(error, BPK_REPO_E_INTERNAL, "cannot write '%s/v1/index.json': %s",
+				 dir, strerror(-err));
 	conn = bpk_store__get(repo->store);
 	if (!conn)
 		return repo_fail(error, BPK_REPO_E_INTERNAL, "cannot open the database");

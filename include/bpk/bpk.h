@@ -65,6 +65,7 @@ const char *bpk_version(void);
 #include <bpk/load.h>
 #include <bpk/repo.h>
 #include <bpk/review.h>
+#include <bpk/repo_client.h>
 #include <bpk/chain.h>
 
 #ifdef __cplusplus

@@ -113,4 +113,19 @@ bool bpk_kernel_req__matches(const char *req, const char *release);
 /* Whether req admits more than one kernel major.minor (so CO-RE matters). */
 bool bpk_kernel_req__spans_versions(const char *req);
 
+/*
+ * SemVer ranges, for resolving NAME@RANGE (docs/spec/repository.md §6.2): "1.2.3" or
+ * "=1.2.3" (exactly), "^1.2" (>=1.2.0 <2.0.0), "~1.2.3" (>=1.2.3 <1.3.0), "1.x", "*",
+ * comparators ">=1.0.0 <2.0.0" (all must hold; blanks or commas between them), and
+ * alternatives joined by "||". A prerelease version matches only a range that names a
+ * prerelease of the same major.minor.patch.
+ * __valid: whether range parses (at most 256 bytes; "" is not a range, "*" is).
+ * __matches: whether version (valid SemVer) satisfies range; false when either is invalid.
+ * __is_exact: whether range pins one version ("1.2.3" or "=1.2.3"); through ret_version (may
+ *   be NULL) the version, pointing into range.
+ */
+bool bpk_semver_range__valid(const char *range);
+bool bpk_semver_range__matches(const char *range, const char *version);
+bool bpk_semver_range__is_exact(const char *range, const char **ret_version);
+
 #endif

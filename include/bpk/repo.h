@@ -192,9 +192,10 @@ int bpk_repo__service_index(struct bpk_repo *repo, const struct bpk_repo_auth *a
 /* The audit log, oldest first: [{"time","actor","action","subject","detail"}]. */
 int bpk_repo__audit(struct bpk_repo *repo, char **ret_json, struct bpk_repo_error *error);
 /*
- * Write the static read path to dir: v1/index/, v1/feeds/FEED/index/, v1/packages/NAME/VERSION/
- * package.bpk, and l3afd's NAME/VERSION/NAME.tar.gz, for the public feeds (private ones too
- * with include_private). dir must not exist or be empty.
+ * Write the static read path to dir: v1/index.json (the anonymous service index, GET /v1/),
+ * v1/index/, v1/feeds/FEED/index/, v1/packages/NAME/VERSION/package.bpk, and l3afd's
+ * NAME/VERSION/NAME.tar.gz, for the public feeds (private ones too with include_private).
+ * dir must not exist or be empty (-EINVAL otherwise).
  */
 int bpk_repo__export(struct bpk_repo *repo, const char *dir, bool include_private,
 		     struct bpk_repo_error *error);
