@@ -214,29 +214,6 @@ bool repo_can_read(const struct repo_feed *feed, const char *feed_name,
 	return auth && auth->scope >= BPK_REPO_SCOPE_READ && !strcmp(auth->feed, feed_name);
 }
 
-/*
- * The feed of name, if the caller may read it. A private feed the caller cannot read answers
- * exactly as an absent one does, so that nobody learns which private names exist.
- */
-static int feed_readable(struct bpk_repo *repo, struct bpk_store_conn *conn, const char *name,
-			 const struct bpk_repo_auth *auth, char feed_name[128],
-			 struct bpk_repo_error *error)
-{
-	struct repo_feed feed;
-	int err;
-
-	if (!bpk_name__valid(name))
-		return repo_fail(error, BPK_REPO_E_BAD_REQUEST, "'%s' is not a package name",
-				 name);
-	repo_feed_of(name, feed_name, 128);
-	err = repo_feed_get(repo, conn, feed_name, &feed);
-	if (err < 0)
-		return repo_fail_store(repo, conn, error, err, "cannot read the feed");
-	if (!repo_can_read(&feed, feed_name, auth))
-		return repo_fail(error, BPK_REPO_E_NOT_FOUND, "package '%s' not found", name);
-	return 0;
-}
-
 static char *feed_index_dir(const struct bpk_repo *repo, const char *feed)
 {
 	return xasprintf("%s/index/%s", repo->dir, feed);
@@ -807,13 +784,14 @@ struct bpk_repo *bpk_repo__open(const char *dir, const struct bpk_repo_opts *opt
 		return NULL;
 	}
 	pthread_mutex_init(&repo->index_lock, NULL);
+	repo->blob_cache = repo_blob_cache_new();
 	repo->max_package = OPTS_GET(opts, max_package, 0) ?: DEFAULT_MAX_PACKAGE;
 	repo->now = OPTS_GET(opts, now, 0);
 	repo->review = !OPTS_GET(opts, no_review, false);
 	repo->dir = strdup(dir);
 	repo->publish_lock = xasprintf("%s/blobs/.publish.lock", dir);
 	keys = xasprintf("%s/keys", dir);
-	if (!repo->dir || !repo->publish_lock || !keys) {
+	if (!repo->dir || !repo->publish_lock || !keys || !repo->blob_cache) {
 		err = repo_fail(error, BPK_REPO_E_INTERNAL, "out of memory");
 		goto fail;
 	}
@@ -890,6 +868,7 @@ void bpk_repo__free(struct bpk_repo *repo)
 	if (!repo)
 		return;
 	bpk_store__free(repo->store);
+	repo_blob_cache_free(repo->blob_cache);
 	pthread_mutex_destroy(&repo->index_lock);
 	if (repo->root_pem)
 		OPENSSL_cleanse(repo->root_pem, repo->root_pem_len);
@@ -1153,19 +1132,134 @@ int bpk_repo__index_file(struct bpk_repo *repo, const struct bpk_repo_auth *auth
 
 /* ---- reading packages ---- */
 
-struct blob_lookup {
-	bool found;
+/*
+ * Where each name@version's bytes are, remembered after the first lookup: downloads are the
+ * hot path, and a version's digest and size and its feed's privacy never change once written
+ * (nothing updates a feed or deletes a version; a yank does not stop downloads), so an entry
+ * never goes stale, even with other processes writing the same database. Misses still go to
+ * the database, so a new publish is seen at once.
+ */
+#define BLOB_CACHE_BUCKETS 4096
+#define BLOB_CACHE_MAX 65536
+
+struct blob_cache_entry {
+	struct blob_cache_entry *next;
+	char *key; /* "name@version" */
 	char sha256[65];
 	uint64_t size;
+	char feed[128];
+	bool private;
 };
+
+struct blob_cache {
+	pthread_rwlock_t lock;
+	struct blob_cache_entry *buckets[BLOB_CACHE_BUCKETS];
+	size_t cnt;
+};
+
+struct blob_cache *repo_blob_cache_new(void)
+{
+	struct blob_cache *cache = calloc(1, sizeof(*cache));
+
+	if (cache)
+		pthread_rwlock_init(&cache->lock, NULL);
+	return cache;
+}
+
+void repo_blob_cache_free(struct blob_cache *cache)
+{
+	if (!cache)
+		return;
+	for (size_t i = 0; i < BLOB_CACHE_BUCKETS; i++) {
+		struct blob_cache_entry *e = cache->buckets[i], *next;
+
+		for (; e; e = next) {
+			next = e->next;
+			free(e->key);
+			free(e);
+		}
+	}
+	pthread_rwlock_destroy(&cache->lock);
+	free(cache);
+}
+
+static size_t blob_cache_bucket(const char *name, const char *version)
+{
+	uint32_t h = 2166136261u; /* FNV-1a */
+
+	for (const char *p = name; *p; p++)
+		h = (h ^ (unsigned char)*p) * 16777619u;
+	h = (h ^ '@') * 16777619u;
+	for (const char *p = version; *p; p++)
+		h = (h ^ (unsigned char)*p) * 16777619u;
+	return h % BLOB_CACHE_BUCKETS;
+}
+
+static bool blob_cache_key_is(const char *key, const char *name, const char *version)
+{
+	size_t len = strlen(name);
+
+	return !strncmp(key, name, len) && key[len] == '@' && !strcmp(key + len + 1, version);
+}
+
+static bool blob_cache_get(struct blob_cache *cache, const char *name, const char *version,
+			   struct blob_cache_entry *ret)
+{
+	struct blob_cache_entry *e;
+	bool found = false;
+
+	pthread_rwlock_rdlock(&cache->lock);
+	for (e = cache->buckets[blob_cache_bucket(name, version)]; e && !found; e = e->next) {
+		if (blob_cache_key_is(e->key, name, version)) {
+			*ret = *e;
+			found = true;
+		}
+	}
+	pthread_rwlock_unlock(&cache->lock);
+	return found;
+}
+
+static void blob_cache_put(struct blob_cache *cache, const char *name, const char *version,
+			   const struct blob_cache_entry *value)
+{
+	size_t bucket = blob_cache_bucket(name, version);
+	struct blob_cache_entry *e = malloc(sizeof(*e)), *old;
+	bool keep;
+
+	if (!e)
+		return;
+	*e = *value;
+	e->key = xasprintf("%s@%s", name, version);
+	if (!e->key) {
+		free(e);
+		return;
+	}
+	pthread_rwlock_wrlock(&cache->lock);
+	/* Another thread may have put it meanwhile; a full cache just stops growing. */
+	keep = cache->cnt < BLOB_CACHE_MAX;
+	for (old = cache->buckets[bucket]; keep && old; old = old->next)
+		keep = strcmp(old->key, e->key) != 0;
+	if (keep) {
+		e->next = cache->buckets[bucket];
+		cache->buckets[bucket] = e;
+		cache->cnt++;
+	}
+	pthread_rwlock_unlock(&cache->lock);
+	if (!keep) {
+		free(e->key);
+		free(e);
+	}
+}
 
 static int blob_row(void *ctx, int ncols, const char *const *v)
 {
-	struct blob_lookup *b = ctx;
+	struct blob_cache_entry *b = ctx;
 
-	b->found = true;
 	snprintf(b->sha256, sizeof(b->sha256), "%s", v[0]);
 	b->size = strtoull(v[1], NULL, 10);
+	snprintf(b->feed, sizeof(b->feed), "%s", v[2]);
+	b->private = !strcmp(v[3], "1");
+	b->key = ""; /* found */
 	return 0;
 }
 
@@ -1178,30 +1272,39 @@ int bpk_repo__blob(struct bpk_repo *repo, const struct bpk_repo_auth *auth, cons
 		   const char *version, char **ret_path, char ret_sha256[65], uint64_t *ret_size,
 		   struct bpk_repo_error *error)
 {
-	struct blob_lookup b = { 0 };
+	struct blob_cache_entry b = { 0 };
 	const char *params[] = { name, version };
 	struct bpk_store_conn *conn;
-	char feed[128];
+	struct repo_feed feed;
 	char *path;
 	int err;
 
-	conn = bpk_store__get(repo->store);
-	if (!conn)
-		return repo_fail_store(repo, NULL, error, -errno, "cannot open the database");
-	err = feed_readable(repo, conn, name, auth, feed, error);
-	if (!err) {
+	if (!bpk_name__valid(name) || !bpk_semver__valid(version))
+		return repo_fail(error, BPK_REPO_E_NOT_FOUND, "package '%s@%s' not found", name,
+				 version);
+	if (!blob_cache_get(repo->blob_cache, name, version, &b)) {
+		conn = bpk_store__get(repo->store);
+		if (!conn)
+			return repo_fail_store(repo, NULL, error, -errno,
+					       "cannot open the database");
 		err = bpk_store__exec(repo->store, conn,
-				      "SELECT sha256, size FROM versions WHERE name = $1 AND version = $2",
+				      "SELECT v.sha256, v.size, v.feed, f.private FROM versions v"
+				      " JOIN feeds f ON f.name = v.feed"
+				      " WHERE v.name = $1 AND v.version = $2",
 				      params, 2, blob_row, &b);
 		if (err < 0)
 			err = repo_fail_store(repo, conn, error, err, "cannot read the version");
-		else if (!b.found)
-			err = repo_fail(error, BPK_REPO_E_NOT_FOUND, "package '%s@%s' not found",
-					name, version);
+		bpk_store__put(repo->store, conn);
+		if (err < 0)
+			return err;
+		if (b.key)
+			blob_cache_put(repo->blob_cache, name, version, &b);
 	}
-	bpk_store__put(repo->store, conn);
-	if (err < 0)
-		return err;
+	feed = (struct repo_feed){ .found = b.key != NULL, .private = b.private };
+	/* Private and unreadable answers exactly as absent does. */
+	if (!repo_can_read(&feed, b.feed, auth))
+		return repo_fail(error, BPK_REPO_E_NOT_FOUND, "package '%s@%s' not found", name,
+				 version);
 	path = repo_blob_path(repo, b.sha256);
 	if (!path)
 		return repo_fail(error, BPK_REPO_E_INTERNAL, "out of memory");

@@ -21,6 +21,8 @@ struct bpk_repo {
 	pthread_mutex_t index_lock;
 	/* Held shared by a publish from blob write to commit, exclusive by the orphan sweep. */
 	char *publish_lock;
+	/* name@version -> blob, for downloads (repo.c) */
+	struct blob_cache *blob_cache;
 	char *root_pem;
 	size_t root_pem_len;
 	char *online_pem;
@@ -52,6 +54,8 @@ bool repo_can_read(const struct repo_feed *feed, const char *feed_name,
 		   const struct bpk_repo_auth *auth);
 /* Every feed name, NULL-terminated (free with bpk_free_names). */
 int repo_feed_names(struct bpk_repo *repo, struct bpk_store_conn *conn, char ***ret_names);
+struct blob_cache *repo_blob_cache_new(void);
+void repo_blob_cache_free(struct blob_cache *cache);
 /* blobs/sha256/ab/abcd... (malloc()ed). */
 char *repo_blob_path(const struct bpk_repo *repo, const char *sha256);
 
