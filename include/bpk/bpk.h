@@ -67,6 +67,7 @@ const char *bpk_version(void);
 #include <bpk/review.h>
 #include <bpk/repo_client.h>
 #include <bpk/chain.h>
+#include <bpk/agent.h>
 
 #ifdef __cplusplus
 }

@@ -1,0 +1,88 @@
+// SPDX-License-Identifier: BSD-2-Clause
+/* bpk apply: send an l3afd configuration to bpkd (POST /l3af/configs/v1/update). */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "cli.h"
+#include "util.h"
+
+enum { OPT_AGENT = 0x100, OPT_ADD };
+
+/* The message of bpkd's {"error":{"code","message"}}, or the body itself. Caller frees. */
+static char *agent_message(const char *body)
+{
+	json_t *root = json_loads(body, 0, NULL);
+	const char *m = json_string_value(json_object_get(json_object_get(root, "error"), "message"));
+	char *s = strdup(m ? m : body);
+
+	json_decref(root);
+	return s;
+}
+
+static int run_apply(int argc, char **argv)
+{
+	static const struct option options[] = {
+		{ "agent", required_argument, NULL, OPT_AGENT },
+		{ "add", no_argument, NULL, OPT_ADD },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	const char *agent = NULL, *path;
+	_cleanup_free_ char *data = NULL, *answer = NULL, *msg = NULL;
+	bool add = false;
+	size_t len;
+	long status;
+	int c, err;
+
+	while ((c = getopt_long(argc, argv, "h", options, NULL)) != -1) {
+		switch (c) {
+		case OPT_AGENT:
+			agent = optarg;
+			break;
+		case OPT_ADD:
+			add = true;
+			break;
+		case 'h':
+			return cli_help("apply");
+		default:
+			return cli_usage_error("apply", "unknown option");
+		}
+	}
+	if (optind != argc - 1)
+		return cli_usage_error("apply", "expected one FILE.json");
+	path = argv[optind];
+	err = read_file(path, 4U << 20, &data, &len);
+	if (err)
+		return cli_error("cannot read '%s': %s", path, strerror(-err));
+	err = bpk_agent_client__request(agent, "POST",
+					add ? "/l3af/configs/v1/add" : "/l3af/configs/v1/update",
+					data, &status, &answer);
+	if (err)
+		return cli_error("cannot reach bpkd at %s: %s", agent ?: BPK_AGENT_DEFAULT_URL,
+				 strerror(-err));
+	if (status != 200) {
+		msg = agent_message(answer);
+		return cli_error("cannot apply '%s': %s", path, msg ?: "bpkd refused it");
+	}
+	return EXIT_OK;
+}
+
+const struct cmd cmd_apply = {
+	.name = "apply",
+	.run = run_apply,
+	.summary = "apply an l3afd configuration through bpkd",
+	.help =
+		"usage: bpk apply FILE.json [--agent URL] [--add]\n"
+		"\n"
+		"Send FILE.json, an l3afd configuration (an array of {host_name, iface,\n"
+		"bpf_programs}), to bpkd, which applies it all or nothing per interface.\n"
+		"\n"
+		"      --agent URL              bpkd's address (default: http://127.0.0.1:7080)\n"
+		"      --add                    add the programs to what runs instead of replacing\n"
+		"  -h, --help                   show this help\n",
+};

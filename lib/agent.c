@@ -1,0 +1,1739 @@
+// SPDX-License-Identifier: BSD-2-Clause
+/* The node agent: fetch, verify, load, chain and pin l3afd's programs; re-adopt; report. */
+#include <archive.h>
+#include <archive_entry.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <net/if.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "bpk_internal.h"
+#include "agent_internal.h"
+
+#include <bpk/agent.h>
+#include <bpk/chain.h>
+
+#define LOG_SIZE (256U << 10)
+/* Largest object read out of an l3afd archive. */
+#define OBJECT_MAX (64U << 20)
+/* Longest XDP chain the kernel's tail-call limit (33) lets run whole, root included. */
+#define XDP_CHAIN_MAX 32
+#define TC_HOOK_CNT 3
+
+struct bpk_agent {
+	char *state_dir;
+	char *pin_root;
+	const struct bpk_trust *trust;
+	bool allow_unsigned;
+	unsigned int timeout;
+	struct agent_db *db;
+	json_t *configs;	/* {iface: l3afd entry} */
+	json_t *chains;		/* {iface: {hook: [stage...]}} */
+	uint64_t applies;
+	uint64_t apply_errors;
+	uint64_t adopted;	/* stages re-adopted at open */
+};
+
+/* ---- small helpers ---- */
+
+static const char *jstr(json_t *obj, const char *key)
+{
+	const char *s = json_string_value(json_object_get(obj, key));
+
+	return s ? s : "";
+}
+
+static int64_t jint(json_t *obj, const char *key)
+{
+	return json_integer_value(json_object_get(obj, key));
+}
+
+static char *hook_dir(const struct bpk_agent *a, const char *iface, int hook)
+{
+	return xasprintf("%s/%s/%s", a->pin_root, iface, bpk_agent_hook__name(hook));
+}
+
+/* Remove a directory of pins (one level of subdirectories: maps/), then the directory. */
+static void remove_pins(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+
+	while (d && (de = readdir(d))) {
+		_cleanup_free_ char *p = NULL;
+
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		p = path_join(dir, de->d_name);
+		if (!p)
+			continue;
+		if (de->d_type == DT_DIR)
+			remove_pins(p);
+		else
+			unlink(p);
+	}
+	if (d)
+		closedir(d);
+	rmdir(dir);
+}
+
+static int pinned_prog_info(const char *dir, struct bpf_prog_info *info)
+{
+	_cleanup_free_ char *p = path_join(dir, "prog");
+	__u32 len = sizeof(*info);
+	int fd, err;
+
+	if (!p)
+		return -ENOMEM;
+	err = bpk_chain__open_pinned(p, &fd);
+	if (err)
+		return err;
+	memset(info, 0, sizeof(*info));
+	err = bpf_obj_get_info_by_fd(fd, info, &len) ? -errno : 0;
+	close(fd);
+	return err;
+}
+
+static int open_sub(const char *dir, const char *sub, const char *name, int *ret_fd)
+{
+	_cleanup_free_ char *p = name ? xasprintf("%s/%s/%s", dir, sub, name) : path_join(dir, sub);
+
+	return p ? bpk_chain__open_pinned(p, ret_fd) : -ENOMEM;
+}
+
+/* Detach a stage's TCX link now (if it has one), then remove its pins. */
+static void remove_stage(json_t *rec)
+{
+	const char *dir = jstr(rec, "dir");
+	int fd;
+
+	if (!dir[0])
+		return;
+	if (open_sub(dir, "link", NULL, &fd) == 0) {
+		bpk_chain_link__detach(fd);
+		close(fd);
+	}
+	remove_pins(dir);
+}
+
+/* ---- where a program comes from ---- */
+
+struct artifact {
+	char *data;		/* the ELF object */
+	size_t size;
+	char *raw;		/* what was downloaded, which data may point into */
+	size_t raw_size;
+	struct bpk_pkg *pkg;
+	json_t *info;		/* package, version, signer, source, digest */
+};
+
+static void artifact_release(struct artifact *art)
+{
+	if (art->pkg)
+		bpk_pkg__free(art->pkg);
+	else if (art->data != art->raw)
+		free(art->data);
+	free(art->raw);
+	json_decref(art->info);
+	memset(art, 0, sizeof(*art));
+}
+
+struct dl {
+	struct strbuf sb;
+	size_t max;
+};
+
+static size_t dl_write(char *ptr, size_t size, size_t n, void *ctx)
+{
+	struct dl *d = ctx;
+
+	if (d->sb.len + size * n > d->max || strbuf_add(&d->sb, ptr, size * n))
+		return 0;
+	return size * n;
+}
+
+static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
+
+static void curl_init(void)
+{
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+static int download(const struct bpk_agent *a, const char *url, struct bpk_error *error,
+		    const char *field, char **ret, size_t *ret_len)
+{
+	struct dl d = { STRBUF_INIT, BPK_DEFAULT_MAX_COMPRESSED };
+	CURL *c;
+	CURLcode rc;
+	long status = 0;
+
+	pthread_once(&curl_once, curl_init);
+	c = curl_easy_init();
+	if (!c)
+		return -ENOMEM;
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
+	curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, (long)a->timeout);
+	curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
+	curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, (long)a->timeout);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, dl_write);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &d);
+	rc = curl_easy_perform(c);
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+	curl_easy_cleanup(c);
+	if (rc != CURLE_OK || status != 200) {
+		strbuf_release(&d.sb);
+		bpk_error__set(error, NULL, field, "%s: cannot download '%s': %s", field, url,
+			       rc != CURLE_OK ? curl_easy_strerror(rc) : "the server did not answer 200");
+		return status == 404 ? -ENOENT : -EIO;
+	}
+	*ret = strbuf_detach(&d.sb, ret_len);
+	return 0;
+}
+
+/* Read a location: a path, file://PATH, or http(s)://... */
+static int fetch(const struct bpk_agent *a, const char *loc, struct bpk_error *error,
+		 const char *field, char **ret, size_t *ret_len)
+{
+	int err;
+
+	if (str_has_prefix(loc, "http://") || str_has_prefix(loc, "https://"))
+		return download(a, loc, error, field, ret, ret_len);
+	if (str_has_prefix(loc, "file://"))
+		loc += strlen("file://");
+	if (loc[0] != '/') {
+		bpk_error__set(error, NULL, field,
+			       "%s: '%s' is neither an absolute path nor a file://, http:// or https:// URL",
+			       field, loc);
+		return -EINVAL;
+	}
+	err = read_file(loc, BPK_DEFAULT_MAX_COMPRESSED, ret, ret_len);
+	if (err)
+		bpk_error__set(error, NULL, field, "%s: cannot read '%s': %s", field, loc,
+			       strerror(-err));
+	return err;
+}
+
+/* The object file object_file (or the only *.o) of an l3afd .tar.gz / .zip artifact. */
+static int from_archive(struct artifact *art, const char *object_file, struct bpk_error *error,
+			const char *field)
+{
+	struct archive *ar = archive_read_new();
+	struct archive_entry *e;
+	const char *want = object_file[0] ? object_file : NULL;
+	int err = -ENOENT, r;
+
+	if (!ar)
+		return -ENOMEM;
+	archive_read_support_filter_all(ar);
+	archive_read_support_format_tar(ar);
+	archive_read_support_format_zip(ar);
+	if (archive_read_open_memory(ar, art->raw, art->raw_size) != ARCHIVE_OK) {
+		err = -EINVAL;
+		goto out;
+	}
+	while ((r = archive_read_next_header(ar, &e)) == ARCHIVE_OK) {
+		const char *path = archive_entry_pathname(e), *base;
+		int64_t size = archive_entry_size(e);
+
+		if (!path || archive_entry_filetype(e) != AE_IFREG)
+			continue;
+		base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+		if (want ? strcmp(base, want) : !str_has_suffix(base, ".o"))
+			continue;
+		if (size < 0 || size > OBJECT_MAX) {
+			err = -EFBIG;
+			break;
+		}
+		art->data = malloc(size ? (size_t)size : 1);
+		if (!art->data) {
+			err = -ENOMEM;
+			break;
+		}
+		art->size = (size_t)size;
+		err = archive_read_data(ar, art->data, art->size) == (la_ssize_t)art->size ? 0 : -EIO;
+		break;
+	}
+	if (r != ARCHIVE_OK && r != ARCHIVE_EOF)
+		err = -EINVAL;
+out:
+	archive_read_free(ar);
+	if (err) {
+		free(art->data);
+		art->data = NULL;
+		bpk_error__set(error, NULL, field, "%s: the archive holds no usable '%s' (%s)", field,
+			       want ?: "*.o", strerror(-err));
+	}
+	return err;
+}
+
+/* A verified .bpk: its signer and the object that holds the program. */
+static int from_package(const struct bpk_agent *a, struct artifact *art,
+			const struct bpk_agent_prog *p, struct bpk_error *error, const char *field)
+{
+	BPK_OPTS(bpk_verify_opts, vopts, .allow_unsigned = a->allow_unsigned);
+	struct bpk_verify_result *res = bpk_verify_result__new();
+	struct bpk_diags diags = BPK_DIAGS_INIT;
+	const struct bpk_manifest *man;
+	const char *signer = "", *obj = NULL;
+	size_t i;
+	int err;
+
+	if (!res)
+		return -ENOMEM;
+	err = bpk_verify__mem(art->raw, art->raw_size, a->trust, &vopts, res);
+	if (err) {
+		bpk_error__set(error, NULL, field, "%s: package '%s' refused: %s", field,
+			       p->artifact,
+			       err == -EKEYREJECTED ? bpk_verify_result__reason(res) : strerror(-err));
+		bpk_verify_result__free(res);
+		return err == -EKEYREJECTED ? err : -EKEYREJECTED;
+	}
+	for (i = 0; i < bpk_verify_result__signer_cnt(res); i++)
+		if (bpk_verify_result__signer(res, i)->trusted) {
+			signer = bpk_verify_result__signer(res, i)->keyid;
+			break;
+		}
+	art->pkg = bpk_pkg__open_mem(art->raw, art->raw_size, NULL, &diags);
+	bpk_diags__release(&diags);
+	if (!art->pkg) {
+		bpk_verify_result__free(res);
+		return -EKEYREJECTED;
+	}
+	man = bpk_pkg__manifest(art->pkg);
+	if (p->version[0] && strcmp(p->version, bpk_manifest__version(man))) {
+		bpk_error__set(error, NULL, field, "%s.version: '%s', but '%s' is version %s", field,
+			       p->version, p->artifact, bpk_manifest__version(man));
+		bpk_verify_result__free(res);
+		return -EINVAL;
+	}
+	for (i = 0; i < bpk_pkg__entry_cnt(art->pkg); i++) {
+		const void *data;
+		size_t size;
+		const char *path = bpk_pkg__entry(art->pkg, i, &data, &size);
+
+		if (!bpk_path_is_object(path))
+			continue;
+		if (p->object_file[0] && strcmp(path, p->object_file) &&
+		    strcmp(path + strlen("bpf/"), p->object_file))
+			continue;
+		obj = path;
+		art->data = (char *)data;
+		art->size = size;
+		break;
+	}
+	if (!obj) {
+		bpk_error__set(error, NULL, field, "%s.object_file: package '%s' has no object '%s'",
+			       field, bpk_manifest__name(man), p->object_file[0] ? p->object_file : "bpf/*.o");
+		bpk_verify_result__free(res);
+		return -ENOENT;
+	}
+	art->info = json_pack("{s:s, s:s, s:s?, s:s, s:b}", "package", bpk_manifest__name(man),
+			      "version", bpk_manifest__version(man), "signer",
+			      signer[0] ? signer : NULL, "object", obj, "signed", signer[0] != 0);
+	bpk_verify_result__free(res);
+	return art->info ? 0 : -ENOMEM;
+}
+
+/*
+ * Where p's artifact is: an absolute path or URL in artifact, or l3afd's layout
+ * {ebpf_package_repo_url}/{name}/{version}/{platform}/{artifact}.
+ */
+static char *locate(const struct bpk_agent_prog *p)
+{
+	const char *url = p->ebpf_package_repo_url;
+	size_t n = strlen(url);
+
+	if (strstr(p->artifact, "://") || p->artifact[0] == '/')
+		return strdup(p->artifact);
+	while (n && url[n - 1] == '/')
+		n--;
+	return xasprintf("%.*s/%s/%s/linux/%s", (int)n, url, p->name, p->version, p->artifact);
+}
+
+static int resolve(const struct bpk_agent *a, const struct bpk_agent_prog *p, const char *field,
+		   struct bpk_error *error, struct artifact *art, char **ret_loc)
+{
+	_cleanup_free_ char *loc = NULL;
+	int err;
+
+	if (!p->artifact[0]) {
+		bpk_error__set(error, NULL, field, "%s.artifact: required", field);
+		return -EINVAL;
+	}
+	if (!strstr(p->artifact, "://") && p->artifact[0] != '/' && !p->ebpf_package_repo_url[0]) {
+		bpk_error__set(error, NULL, field,
+			       "%s: artifact '%s' is not a path or URL, and ebpf_package_repo_url is empty",
+			       field, p->artifact);
+		return -EINVAL;
+	}
+	loc = locate(p);
+	if (!loc)
+		return -ENOMEM;
+	err = fetch(a, loc, error, field, &art->raw, &art->raw_size);
+	if (err)
+		return err;
+	if (str_has_suffix(p->artifact, ".bpk")) {
+		err = from_package(a, art, p, error, field);
+	} else if (!a->allow_unsigned) {
+		bpk_error__set(error, NULL, field,
+			       "%s: '%s' is not a bpk package, so nothing vouches for it; bpkd runs such artifacts only with --allow-unsigned",
+			       field, p->artifact);
+		err = -EKEYREJECTED;
+	} else if (art->raw_size >= 4 && !memcmp(art->raw, "\177ELF", 4)) {
+		art->data = art->raw;
+		art->size = art->raw_size;
+	} else {
+		err = from_archive(art, p->object_file, error, field);
+	}
+	if (!err && !art->info)
+		art->info = json_pack("{s:s, s:s, s:n, s:s, s:b}", "package", p->name, "version",
+				      p->version, "signer", "object",
+				      p->object_file[0] ? p->object_file : p->artifact, "signed", 0);
+	if (!err && !art->info)
+		err = -ENOMEM;
+	if (!err)
+		*ret_loc = TAKE_PTR(loc);
+	return err;
+}
+
+/* ---- loading one stage ---- */
+
+static bool fits_hook(struct bpf_program *prog, int hook)
+{
+	enum bpf_prog_type t = bpf_program__type(prog);
+
+	return hook == BPK_AGENT_HOOK_XDP_INGRESS ? t == BPF_PROG_TYPE_XDP
+						  : t == BPF_PROG_TYPE_SCHED_CLS;
+}
+
+/* Write map_args into the maps pinned in dir/maps/. */
+static int write_map_args(const char *dir, json_t *map_args, const char *field,
+			  struct bpk_error *error)
+{
+	json_t *m, *kv;
+	size_t i, j;
+
+	json_array_foreach(map_args, i, m) {
+		const char *name = jstr(m, "name");
+		struct bpf_map_info info = { 0 };
+		__u32 len = sizeof(info);
+		int fd, err;
+
+		err = open_sub(dir, "maps", name, &fd);
+		if (err) {
+			bpk_error__set(error, NULL, field, "%s.map_args[%zu].name: the program has no map '%s'",
+				       field, i, name);
+			return err == -ENOENT ? -EINVAL : err;
+		}
+		err = bpf_obj_get_info_by_fd(fd, &info, &len) ? -errno : 0;
+		if (!err && info.type != BPF_MAP_TYPE_ARRAY && info.type != BPF_MAP_TYPE_HASH &&
+		    info.type != BPF_MAP_TYPE_LRU_HASH) {
+			bpk_error__set(error, NULL, field,
+				       "%s.map_args[%zu].name: map '%s' is not an array or hash map (type %u)",
+				       field, i, name, info.type);
+			err = -EINVAL;
+		}
+		json_array_foreach(json_object_get(m, "args"), j, kv) {
+			unsigned char key[8], value[8];
+			uint64_t k = (uint64_t)jint(kv, "key"), v = (uint64_t)jint(kv, "value");
+
+			if (err)
+				break;
+			if (bpk_agent_map_arg__encode(k, info.key_size, key) ||
+			    bpk_agent_map_arg__encode(v, info.value_size, value)) {
+				bpk_error__set(error, NULL, field,
+					       "%s.map_args[%zu].args[%zu]: %" PRIu64 " -> %" PRIu64 " does not fit map '%s' (key %u bytes, value %u bytes; bpkd writes integers of 1, 2, 4 or 8 bytes)",
+					       field, i, j, k, v, name, info.key_size, info.value_size);
+				err = -EINVAL;
+				break;
+			}
+			if (bpf_map_update_elem(fd, key, value, BPF_ANY)) {
+				err = -errno;
+				bpk_error__set(error, NULL, field,
+					       "%s.map_args[%zu].args[%zu]: cannot write map '%s': %s",
+					       field, i, j, name, strerror(-err));
+			}
+		}
+		close(fd);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+/* map_args of p as the stage record keeps them: [{"name", "args": [{"key", "value"}]}]. */
+static json_t *map_args_json(const struct bpk_agent_prog *p)
+{
+	json_t *arr = json_array(), *args;
+	size_t i, j;
+
+	for (i = 0; arr && i < p->map_arg_cnt; i++) {
+		args = json_array();
+		for (j = 0; args && j < p->map_args[i].arg_cnt; j++)
+			json_array_append_new(args, json_pack("{s:I, s:I}", "key",
+							      (json_int_t)p->map_args[i].args[j].key,
+							      "value",
+							      (json_int_t)p->map_args[i].args[j].value));
+		if (!args || json_array_append_new(arr, json_pack("{s:s, s:o}", "name",
+								  p->map_args[i].name, "args", args)))
+			goto fail;
+	}
+	return arr;
+fail:
+	json_decref(arr);
+	return NULL;
+}
+
+static json_t *monitor_maps_json(const struct bpk_agent_prog *p)
+{
+	json_t *arr = json_array();
+	size_t i;
+
+	for (i = 0; arr && i < p->monitor_map_cnt; i++)
+		if (json_array_append_new(arr, json_pack("{s:s, s:I, s:s}", "name",
+							 p->monitor_maps[i].name, "key",
+							 (json_int_t)p->monitor_maps[i].key,
+							 "aggregator", p->monitor_maps[i].aggregator))) {
+			json_decref(arr);
+			return NULL;
+		}
+	return arr;
+}
+
+/* Load the program of art into dir: dir/prog, dir/maps/NAME. Fills rec's kernel fields. */
+static int load_stage(const struct bpk_agent_prog *p, int hook, const struct artifact *art,
+		      const char *dir, const char *field, struct bpk_error *error, json_t *rec)
+{
+	_cleanup_free_ char *log = calloc(1, LOG_SIZE), *obj_name = NULL, *prog_pin = NULL;
+	struct bpf_program *prog, *chosen = NULL;
+	struct bpf_prog_info info = { 0 };
+	__u32 info_len = sizeof(info);
+	const char *next_map = "";
+	struct bpf_object *obj;
+	libbpf_print_fn_t old_print;
+	struct bpf_map *map;
+	int err = 0, prog_arrays = 0;
+
+	obj_name = strndup(p->name, 15);
+	prog_pin = path_join(dir, "prog");
+	if (!log || !obj_name || !prog_pin)
+		return -ENOMEM;
+	LIBBPF_OPTS(bpf_object_open_opts, open_opts, .object_name = obj_name,
+		    .kernel_log_buf = log, .kernel_log_size = LOG_SIZE, .kernel_log_level = 0);
+	old_print = bpk_libbpf_print_begin(bpk_libbpf_print_debug);
+	obj = bpf_object__open_mem(art->data, art->size, &open_opts);
+	if (!obj) {
+		err = -errno;
+		bpk_error__set(error, NULL, field, "%s: libbpf cannot open the object: %s", field,
+			       strerror(-err));
+		goto out_print;
+	}
+	bpf_object__for_each_program(prog, obj) {
+		bool want = p->entry_function_name[0]
+				    ? !strcmp(bpf_program__name(prog), p->entry_function_name)
+				    : fits_hook(prog, hook);
+
+		if (want && !chosen)
+			chosen = prog;
+		else
+			bpf_program__set_autoload(prog, false);
+	}
+	if (!chosen || !fits_hook(chosen, hook)) {
+		bpk_error__set(error, NULL, field,
+			       chosen ? "%s: program '%s' is not of the type %s needs"
+				      : "%s: the object has no program '%s' of the type %s needs",
+			       field, chosen ? bpf_program__name(chosen) : p->entry_function_name,
+			       bpk_agent_hook__name(hook));
+		err = -EINVAL;
+		goto out;
+	}
+	bpf_object__for_each_map(map, obj) {
+		if (bpf_map__type(map) != BPF_MAP_TYPE_PROG_ARRAY)
+			continue;
+		prog_arrays++;
+		if (p->map_name[0] ? !strcmp(bpf_map__name(map), p->map_name) : prog_arrays == 1)
+			next_map = bpf_map__name(map);
+	}
+	if (p->map_name[0] && !next_map[0]) {
+		bpk_error__set(error, NULL, field, "%s.map_name: the object has no program array '%s'",
+			       field, p->map_name);
+		err = -EINVAL;
+		goto out;
+	}
+	if (!p->map_name[0] && prog_arrays > 1)
+		next_map = "";
+	if (bpf_object__load(obj)) {
+		err = -errno;
+		bpk_error__set(error, NULL, field, "%s: the kernel refused program '%s' (%s)%s%s",
+			       field, bpf_program__name(chosen), strerror(-err),
+			       log[0] ? "; verifier log ends:\n" : "",
+			       log[0] ? bpk_log_tail(log, 6) : "");
+		err = -ENOEXEC;
+		goto out;
+	}
+	bpf_object__for_each_map(map, obj) {
+		_cleanup_free_ char *mp = NULL;
+
+		if (bpf_map__is_pinned(map))
+			continue;
+		mp = xasprintf("%s/maps/%s", dir, bpf_map__name(map));
+		err = mp ? bpk_chain__pin(bpf_map__fd(map), mp) : -ENOMEM;
+		if (err) {
+			bpk_error__set(error, NULL, field, "%s: cannot pin map '%s' in %s: %s", field,
+				       bpf_map__name(map), dir, strerror(-err));
+			goto out;
+		}
+	}
+	err = bpk_chain__pin(bpf_program__fd(chosen), prog_pin);
+	if (err) {
+		bpk_error__set(error, NULL, field, "%s: cannot pin the program in %s: %s", field, dir,
+			       strerror(-err));
+		goto out;
+	}
+	if (bpf_obj_get_info_by_fd(bpf_program__fd(chosen), &info, &info_len) == 0)
+		json_object_set_new(rec, "prog_id", json_integer(info.id));
+	json_object_set_new(rec, "prog", json_string(bpf_program__name(chosen)));
+	json_object_set_new(rec, "map_name", json_string(next_map));
+out:
+	/* The pins hold the program and its maps (program arrays included) from here on. */
+	bpf_object__close(obj);
+out_print:
+	bpk_libbpf_print_end(old_print);
+	return err;
+}
+
+/* ---- chains ---- */
+
+static json_t *cur_chain(const struct bpk_agent *a, const char *iface, int hook)
+{
+	return json_object_get(json_object_get(a->chains, iface), bpk_agent_hook__name(hook));
+}
+
+static char *identity(const struct bpk_agent_prog *p)
+{
+	return xasprintf("%s|%s|%s|%s|%s|%s|%s", p->name, p->version, p->artifact,
+			 p->ebpf_package_repo_url, p->object_file, p->entry_function_name,
+			 p->map_name);
+}
+
+/* The plan for one hook: keep prefix cur[0..p) and suffix, load the middle of want. */
+struct plan {
+	json_t *cur;	/* borrowed: what runs (may be NULL) */
+	json_t *want;	/* the new stage records, in order */
+	size_t cur_cnt, want_cnt, p, s;
+	bool loaded[XDP_CHAIN_MAX * 2 + 64];
+	bool attached[XDP_CHAIN_MAX * 2 + 64];
+	bool root_created;
+};
+
+static int prog_fd_of(json_t *rec, int *ret_fd)
+{
+	return open_sub(jstr(rec, "dir"), "prog", NULL, ret_fd);
+}
+
+static int next_array_fd(json_t *rec, int *ret_fd)
+{
+	const char *m = jstr(rec, "map_name");
+
+	return m[0] ? open_sub(jstr(rec, "dir"), "maps", m, ret_fd) : -ENOENT;
+}
+
+/* Fill slot 0 of rec's program array with next (NULL: empty). */
+static int link_to(json_t *rec, json_t *next, struct bpk_error *error)
+{
+	int arr, fd, err;
+
+	err = next_array_fd(rec, &arr);
+	if (err == -ENOENT && !next)
+		return 0;
+	if (err) {
+		bpk_error__set(error, NULL, "map_name",
+			       "xdp_ingress: '%s' has no program array (map_name) to pass packets on to '%s'",
+			       jstr(rec, "name"), jstr(next, "name"));
+		return -EINVAL;
+	}
+	if (!next) {
+		err = bpk_prog_array__clear(arr, 0);
+	} else {
+		err = prog_fd_of(next, &fd);
+		if (!err) {
+			err = bpk_prog_array__set(arr, 0, fd);
+			close(fd);
+		}
+		if (err)
+			bpk_error__set(error, NULL, "map_name",
+				       "xdp_ingress: cannot chain '%s' after '%s': %s",
+				       jstr(next, "name"), jstr(rec, "name"), strerror(-err));
+	}
+	close(arr);
+	return err;
+}
+
+/* Ids of the XDP chain as the kernel runs it: root slot 0, then each stage's slot 0. */
+static size_t xdp_live_ids(const char *hdir, json_t *stages, uint32_t *ids, size_t max)
+{
+	struct bpk_xdp_root root;
+	uint32_t id;
+	size_t n = 0, i;
+	json_t *rec;
+	int fd;
+
+	if (bpk_xdp_root__open_pinned(hdir, &root))
+		return 0;
+	if (bpk_prog_array__get(root.array_fd, 0, &id) == 0) {
+		ids[n++] = id;
+		while (n < max) {
+			json_t *found = NULL;
+
+			json_array_foreach(stages, i, rec)
+				if ((uint32_t)jint(rec, "prog_id") == id)
+					found = rec;
+			if (!found || next_array_fd(found, &fd))
+				break;
+			if (bpk_prog_array__get(fd, 0, &id) == 0)
+				ids[n++] = id;
+			else
+				id = 0;
+			close(fd);
+			if (!id)
+				break;
+		}
+	}
+	bpk_xdp_root__release(&root);
+	return n;
+}
+
+static int tcx_attach_after(json_t *rec, int ifindex, int hook, json_t *before, json_t *after,
+			    struct bpk_error *error)
+{
+	BPK_OPTS(bpk_tcx_opts, opts);
+	struct bpk_chain_link_info li;
+	_cleanup_free_ char *lp = path_join(jstr(rec, "dir"), "link");
+	int fd, link, err;
+
+	if (!lp)
+		return -ENOMEM;
+	if (after) {
+		opts.flags = BPK_TCX_F_AFTER | BPK_TCX_F_LINK;
+		opts.relative_id = (uint32_t)jint(after, "link_id");
+	} else if (before) {
+		opts.flags = BPK_TCX_F_BEFORE | BPK_TCX_F_LINK;
+		opts.relative_id = (uint32_t)jint(before, "link_id");
+	}
+	err = prog_fd_of(rec, &fd);
+	if (err)
+		return err;
+	err = bpk_tcx__attach(fd, ifindex, (enum bpk_chain_hook)hook, &opts, &link);
+	close(fd);
+	if (err) {
+		bpk_error__set(error, NULL, bpk_agent_hook__name(hook),
+			       "%s: cannot attach '%s': %s", bpk_agent_hook__name(hook),
+			       jstr(rec, "name"), strerror(-err));
+		return err;
+	}
+	err = bpk_chain__pin(link, lp);
+	if (!err && bpk_chain_link__info(link, &li) == 0)
+		json_object_set_new(rec, "link_id", json_integer(li.link_id));
+	if (err)
+		bpk_chain_link__detach(link);
+	close(link);
+	return err;
+}
+
+static void plan_release(struct plan *pl, bool undo)
+{
+	size_t i;
+
+	if (undo && pl->want)
+		for (i = 0; i < pl->want_cnt; i++)
+			if (pl->loaded[i])
+				remove_stage(json_array_get(pl->want, i));
+	json_decref(pl->want);
+	pl->want = NULL;
+}
+
+/* ---- apply ---- */
+
+static bool same_json(json_t *a, json_t *b)
+{
+	return json_equal(a ? a : json_null(), b ? b : json_null());
+}
+
+/* The configuration entry of iface after op. New reference, NULL on ENOMEM. */
+static json_t *next_config(const struct bpk_agent *a, enum bpk_agent_op op,
+			   const struct bpk_agent_iface *f)
+{
+	json_t *old = json_object_get(a->configs, f->iface);
+	json_t *cfg = old ? json_deep_copy(old) : json_pack("{s:s, s:s, s:{}}", "host_name",
+							       f->host_name, "iface", f->iface,
+							       "bpf_programs");
+	json_t *bp = json_object_get(cfg, "bpf_programs"), *list, *e;
+	size_t i, j;
+	int h;
+
+	if (!cfg || !bp)
+		goto fail;
+	if (f->host_name[0])
+		json_object_set_new(cfg, "host_name", json_string(f->host_name));
+	for (h = 0; h < BPK_AGENT_HOOK_CNT; h++) {
+		const char *hn = bpk_agent_hook__name(h);
+
+		list = json_object_get(bp, hn);
+		if (!list) {
+			list = json_array();
+			if (!list || json_object_set_new(bp, hn, list))
+				goto fail;
+		}
+		if (op == BPK_AGENT_OP_UPDATE)
+			json_array_clear(list);
+		for (i = 0; i < f->prog_cnt[h]; i++) {
+			const char *name = f->progs[h][i].name;
+
+			/* add replaces a program of the same name, delete removes it */
+			for (j = 0; j < json_array_size(list); j++) {
+				e = json_array_get(list, j);
+				if (!strcmp(jstr(e, "name"), name)) {
+					json_array_remove(list, j);
+					break;
+				}
+			}
+			if (op != BPK_AGENT_OP_DELETE) {
+				e = json_loads(f->progs[h][i].json, 0, NULL);
+				if (!e || json_array_append_new(list, e))
+					goto fail;
+			}
+		}
+	}
+	return cfg;
+fail:
+	json_decref(cfg);
+	return NULL;
+}
+
+static bool config_empty(json_t *cfg)
+{
+	json_t *bp = json_object_get(cfg, "bpf_programs"), *list;
+	const char *k;
+
+	json_object_foreach(bp, k, list)
+		if (json_array_size(list))
+			return false;
+	return true;
+}
+
+/* Plan one hook: records for the desired chain, prefix and suffix kept from what runs. */
+static int plan_hook(struct bpk_agent *a, const char *iface, int hook,
+		     const struct bpk_agent_iface *want, struct bpk_error *error, struct plan *pl)
+{
+	_cleanup_free_ const struct bpk_agent_prog **progs = NULL;
+	size_t n, i;
+	int err;
+
+	memset(pl, 0, sizeof(*pl));
+	err = bpk_agent_iface__chain(want, hook, error, &progs, &n);
+	if (err)
+		return err;
+	if (hook == BPK_AGENT_HOOK_PROBES) {
+		if (n) {
+			bpk_error__set(error, NULL, "probes",
+				       "%s: probes (kprobe/tracepoint programs) are not run by this bpkd yet",
+				       iface);
+			return -EOPNOTSUPP;
+		}
+		return 0;
+	}
+	if (n > (hook == BPK_AGENT_HOOK_XDP_INGRESS ? XDP_CHAIN_MAX : BPK_TCX_MAX_PROGS)) {
+		bpk_error__set(error, NULL, bpk_agent_hook__name(hook),
+			       "%s: %zu programs are more than one chain of this hook can run", iface,
+			       n);
+		return -EINVAL;
+	}
+	pl->cur = cur_chain(a, iface, hook);
+	pl->cur_cnt = json_array_size(pl->cur);
+	pl->want_cnt = n;
+	pl->want = json_array();
+	if (!pl->want)
+		return -ENOMEM;
+	for (i = 0; i < n; i++) {
+		_cleanup_free_ char *id = identity(progs[i]);
+		json_t *rec = json_pack("{s:s, s:I, s:s?, s:o, s:o}", "name", progs[i]->name,
+					"seq_id", (json_int_t)progs[i]->seq_id, "identity", id,
+					"map_args", map_args_json(progs[i]), "monitor_maps",
+					monitor_maps_json(progs[i]));
+
+		if (!id || !rec || json_array_append_new(pl->want, rec))
+			return -ENOMEM;
+	}
+	/* The longest common prefix, then the longest common suffix of what is left. */
+	while (pl->p < pl->cur_cnt && pl->p < n &&
+	       !strcmp(jstr(json_array_get(pl->cur, pl->p), "identity"),
+		       jstr(json_array_get(pl->want, pl->p), "identity")))
+		pl->p++;
+	while (pl->p + pl->s < pl->cur_cnt && pl->p + pl->s < n &&
+	       !strcmp(jstr(json_array_get(pl->cur, pl->cur_cnt - 1 - pl->s), "identity"),
+		       jstr(json_array_get(pl->want, n - 1 - pl->s), "identity")))
+		pl->s++;
+	/* Kept stages carry over their kernel fields; their seq_id and map_args are the new ones. */
+	for (i = 0; i < n; i++) {
+		json_t *rec = json_array_get(pl->want, i), *old, *keep;
+		const char *k;
+		json_t *v;
+
+		if (i < pl->p)
+			old = json_array_get(pl->cur, i);
+		else if (i >= n - pl->s)
+			old = json_array_get(pl->cur, pl->cur_cnt - (n - i));
+		else
+			continue;
+		keep = json_deep_copy(old);
+		if (!keep)
+			return -ENOMEM;
+		json_object_foreach(rec, k, v)
+			json_object_set(keep, k, v);
+		json_object_set_new(keep, "old_map_args",
+				    json_deep_copy(json_object_get(old, "map_args")));
+		json_array_set_new(pl->want, i, keep);
+	}
+	return 0;
+}
+
+/* Fetch, verify and load the middle of a plan into fresh directories. */
+static int load_middle(struct bpk_agent *a, const char *iface, int hook,
+		       const struct bpk_agent_iface *want, struct plan *pl,
+		       struct bpk_error *error)
+{
+	_cleanup_free_ char *hdir = hook_dir(a, iface, hook);
+	struct timespec ts;
+	size_t i, k;
+	int err;
+
+	if (!hdir)
+		return -ENOMEM;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	for (i = pl->p; i < pl->want_cnt - pl->s; i++) {
+		json_t *rec = json_array_get(pl->want, i);
+		const struct bpk_agent_prog *p = NULL;
+		struct artifact art = { 0 };
+		_cleanup_free_ char *loc = NULL, *dir = NULL, *field = NULL;
+
+		for (k = 0; k < want->prog_cnt[hook]; k++)
+			if (!strcmp(want->progs[hook][k].name, jstr(rec, "name"))) {
+				p = &want->progs[hook][k];
+				field = xasprintf("%s.bpf_programs.%s[%zu]", iface,
+						  bpk_agent_hook__name(hook), k);
+			}
+		if (!p || !field)
+			return -ENOMEM;
+		/* A fresh directory each load: the old stage keeps running beside it until the switch. */
+		dir = xasprintf("%s/%s@%llx%09ld", hdir, p->name, (unsigned long long)ts.tv_sec,
+				ts.tv_nsec + (long)i);
+		if (!dir)
+			return -ENOMEM;
+		err = resolve(a, p, field, error, &art, &loc);
+		if (!err) {
+			json_object_set_new(rec, "dir", json_string(dir));
+			pl->loaded[i] = true;
+			err = load_stage(p, hook, &art, dir, field, error, rec);
+		}
+		if (!err)
+			err = write_map_args(dir, json_object_get(rec, "map_args"), field, error);
+		if (!err) {
+			json_object_update(rec, art.info);
+			json_object_set_new(rec, "source", json_string(loc));
+			json_object_set_new(rec, "loaded", json_integer(time(NULL)));
+		}
+		artifact_release(&art);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+/* XDP: fill the new stages' slots back to front; check the switch point can chain. */
+static int xdp_build(struct plan *pl, struct bpk_error *error)
+{
+	size_t i;
+	int err;
+
+	for (i = pl->want_cnt - pl->s; i-- > pl->p;) {
+		err = link_to(json_array_get(pl->want, i),
+			      i + 1 < pl->want_cnt ? json_array_get(pl->want, i + 1) : NULL, error);
+		if (err)
+			return err;
+	}
+	if (pl->p && pl->p < pl->want_cnt) {
+		int fd;
+
+		if (next_array_fd(json_array_get(pl->want, pl->p - 1), &fd)) {
+			bpk_error__set(error, NULL, "map_name",
+				       "xdp_ingress: '%s' has no program array (map_name) to pass packets on",
+				       jstr(json_array_get(pl->want, pl->p - 1), "name"));
+			return -EINVAL;
+		}
+		close(fd);
+	}
+	return 0;
+}
+
+/* XDP: the one write that makes the new chain run. */
+static int xdp_switch(const char *hdir, int ifindex, struct plan *pl, struct bpk_error *error)
+{
+	struct bpk_xdp_root root;
+	json_t *first = pl->p < pl->want_cnt ? json_array_get(pl->want, pl->p) : NULL;
+	int err, fd;
+
+	if (!pl->want_cnt) {
+		if (!pl->cur_cnt)
+			return 0;
+		/* Everything goes: detach the root now; its pins go after the switch. */
+		if (bpk_xdp_root__open_pinned(hdir, &root) == 0) {
+			if (root.link_fd >= 0)
+				bpk_chain_link__detach(root.link_fd);
+			bpk_xdp_root__release(&root);
+		}
+		return 0;
+	}
+	if (pl->p) /* the last kept stage of the prefix points at the new middle (or suffix) */
+		return link_to(json_array_get(pl->want, pl->p - 1), first, error);
+	err = bpk_xdp_root__open_pinned(hdir, &root);
+	if (err == -ENOENT) {
+		err = bpk_xdp_root__create(NULL, &root);
+		if (err) {
+			bpk_error__set(error, NULL, "xdp_ingress", "cannot create the XDP root: %s",
+				       strerror(-err));
+			return err;
+		}
+		pl->root_created = true;
+	} else if (err) {
+		bpk_error__set(error, NULL, "xdp_ingress", "cannot re-adopt the XDP root in %s: %s",
+			       hdir, strerror(-err));
+		return err;
+	}
+	err = prog_fd_of(first, &fd);
+	if (!err) {
+		err = bpk_prog_array__set(root.array_fd, 0, fd);
+		close(fd);
+	}
+	if (!err && pl->root_created) {
+		err = bpk_xdp_root__attach(&root, ifindex, NULL);
+		if (!err)
+			err = bpk_xdp_root__pin(&root, hdir);
+		if (err && root.link_fd >= 0)
+			bpk_chain_link__detach(root.link_fd);
+	}
+	if (err)
+		bpk_error__set(error, NULL, "xdp_ingress",
+			       err == -EBUSY ? "xdp_ingress: the interface runs an XDP program bpkd did not attach"
+					     : "xdp_ingress: cannot switch to the new chain: %s",
+			       strerror(-err));
+	bpk_xdp_root__release(&root);
+	return err;
+}
+
+/* TC: attach the new middle in order, between the kept prefix and suffix. */
+static int tc_attach(int ifindex, int hook, struct plan *pl, struct bpk_error *error)
+{
+	size_t i;
+	int err;
+
+	for (i = pl->p; i < pl->want_cnt - pl->s; i++) {
+		json_t *prev = i ? json_array_get(pl->want, i - 1) : NULL;
+		json_t *next = pl->s ? json_array_get(pl->want, pl->want_cnt - pl->s) : NULL;
+
+		err = tcx_attach_after(json_array_get(pl->want, i), ifindex, hook, next, prev, error);
+		if (err)
+			return err;
+		pl->attached[i] = true;
+	}
+	return 0;
+}
+
+static void tc_detach_new(struct plan *pl)
+{
+	size_t i;
+	int fd;
+
+	for (i = 0; i < pl->want_cnt; i++)
+		if (pl->attached[i] &&
+		    open_sub(jstr(json_array_get(pl->want, i), "dir"), "link", NULL, &fd) == 0) {
+			bpk_chain_link__detach(fd);
+			close(fd);
+		}
+}
+
+/* Rewrite the maps of kept stages whose map_args changed. */
+static int kept_map_args(struct plan *pl, const char *iface, int hook, struct bpk_error *error)
+{
+	size_t i;
+	int err;
+
+	for (i = 0; i < pl->want_cnt; i++) {
+		json_t *rec = json_array_get(pl->want, i);
+		_cleanup_free_ char *field = NULL;
+
+		if (pl->loaded[i] || same_json(json_object_get(rec, "map_args"),
+					       json_object_get(rec, "old_map_args")))
+			continue;
+		field = xasprintf("%s.bpf_programs.%s[%s]", iface, bpk_agent_hook__name(hook),
+				  jstr(rec, "name"));
+		if (!field)
+			return -ENOMEM;
+		err = write_map_args(jstr(rec, "dir"), json_object_get(rec, "map_args"), field,
+				     error);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+static void remove_dropped(struct plan *pl)
+{
+	size_t i;
+
+	for (i = pl->p; i < pl->cur_cnt - pl->s; i++)
+		remove_stage(json_array_get(pl->cur, i));
+}
+
+static int apply_iface(struct bpk_agent *a, enum bpk_agent_op op,
+		       const struct bpk_agent_iface *f, struct bpk_error *error)
+{
+	_cleanup_json_ json_t *cfg = NULL, *hooks = json_object();
+	struct bpk_agent_payload *parsed = NULL;
+	_cleanup_free_ char *text = NULL;
+	struct plan plans[BPK_AGENT_HOOK_CNT];
+	unsigned int ifindex;
+	size_t i;
+	int h, err = 0;
+
+	memset(plans, 0, sizeof(plans));
+	ifindex = if_nametoindex(f->iface);
+	if (!ifindex) {
+		bpk_error__set(error, NULL, "iface", "no interface '%s' here", f->iface);
+		return -ENODEV;
+	}
+	cfg = next_config(a, op, f);
+	text = cfg ? json_dumps(cfg, JSON_COMPACT) : NULL;
+	if (!hooks || !text)
+		return -ENOMEM;
+	/* The whole configuration of the interface, checked as a payload of its own. */
+	err = bpk_agent_payload__parse(text, strlen(text), BPK_AGENT_PAYLOAD_PROGRAMS, error,
+				       &parsed);
+	if (err)
+		return err;
+	for (h = 0; !err && h < BPK_AGENT_HOOK_CNT; h++)
+		err = plan_hook(a, f->iface, h, &parsed->ifaces[0], error, &plans[h]);
+	for (h = 0; !err && h < TC_HOOK_CNT; h++)
+		err = load_middle(a, f->iface, h, &parsed->ifaces[0], &plans[h], error);
+	if (!err)
+		err = xdp_build(&plans[BPK_AGENT_HOOK_XDP_INGRESS], error);
+	for (h = 0; !err && h < TC_HOOK_CNT; h++) {
+		json_t *copy = json_deep_copy(plans[h].want);
+
+		if (!copy)
+			err = -ENOMEM;
+		else
+			json_object_set_new(hooks, bpk_agent_hook__name(h), copy);
+	}
+	if (!err && agent_db_set_pending(a->db, f->iface, config_empty(cfg) ? NULL : cfg, hooks)) {
+		bpk_error__set(error, NULL, NULL, "cannot record the apply: %s",
+			       agent_db_errstr(a->db));
+		err = -EIO;
+	}
+	if (err)
+		goto fail;
+	/* From here on the kernel changes: map_args of kept stages, new TCX links, the XDP slot. */
+	for (h = 0; !err && h < TC_HOOK_CNT; h++)
+		err = kept_map_args(&plans[h], f->iface, h, error);
+	for (h = BPK_AGENT_HOOK_TC_INGRESS; !err && h < TC_HOOK_CNT; h++)
+		err = tc_attach((int)ifindex, h, &plans[h], error);
+	if (!err) {
+		_cleanup_free_ char *hdir = hook_dir(a, f->iface, BPK_AGENT_HOOK_XDP_INGRESS);
+
+		err = hdir ? xdp_switch(hdir, (int)ifindex, &plans[BPK_AGENT_HOOK_XDP_INGRESS], error)
+			   : -ENOMEM;
+	}
+	if (err) {
+		for (h = BPK_AGENT_HOOK_TC_INGRESS; h < TC_HOOK_CNT; h++)
+			tc_detach_new(&plans[h]);
+		agent_db_drop_pending(a->db, f->iface);
+		goto fail;
+	}
+	/* Switched: what left the chains goes. */
+	for (h = 0; h < TC_HOOK_CNT; h++) {
+		_cleanup_free_ char *hdir = hook_dir(a, f->iface, h);
+
+		remove_dropped(&plans[h]);
+		if (h == BPK_AGENT_HOOK_XDP_INGRESS && !plans[h].want_cnt && hdir)
+			bpk_xdp_root__unpin(hdir);
+		if (hdir)
+			rmdir(hdir);
+		for (i = 0; i < plans[h].want_cnt; i++)
+			json_object_del(json_array_get(plans[h].want, i), "old_map_args");
+	}
+	{
+		_cleanup_free_ char *idir = path_join(a->pin_root, f->iface);
+
+		if (idir)
+			rmdir(idir);
+	}
+	json_object_clear(hooks);
+	for (h = 0; h < TC_HOOK_CNT; h++)
+		if (plans[h].want_cnt)
+			json_object_set(hooks, bpk_agent_hook__name(h), plans[h].want);
+	if (agent_db_commit(a->db, f->iface, config_empty(cfg) ? NULL : cfg, hooks)) {
+		/* What runs is right; the pending record lets the next open finish this. */
+		bpk_error__set(error, NULL, NULL, "the chains are applied, but cannot be recorded: %s",
+			       agent_db_errstr(a->db));
+		err = -EIO;
+	}
+	if (config_empty(cfg))
+		json_object_del(a->configs, f->iface);
+	else
+		json_object_set(a->configs, f->iface, cfg);
+	if (json_object_size(hooks))
+		json_object_set_new(a->chains, f->iface, json_deep_copy(hooks));
+	else
+		json_object_del(a->chains, f->iface);
+	for (h = 0; h < BPK_AGENT_HOOK_CNT; h++)
+		plan_release(&plans[h], false);
+	bpk_agent_payload__free(parsed);
+	return err;
+fail:
+	for (h = 0; h < BPK_AGENT_HOOK_CNT; h++)
+		plan_release(&plans[h], true);
+	{
+		_cleanup_free_ char *hdir = hook_dir(a, f->iface, BPK_AGENT_HOOK_XDP_INGRESS);
+
+		if (plans[BPK_AGENT_HOOK_XDP_INGRESS].root_created && hdir)
+			bpk_xdp_root__unpin(hdir);
+	}
+	bpk_agent_payload__free(parsed);
+	return err;
+}
+
+int bpk_agent__apply(struct bpk_agent *a, enum bpk_agent_op op,
+		     const struct bpk_agent_payload *payload, struct bpk_error *error)
+{
+	size_t i;
+	int err = 0;
+
+	if (!a || !payload || (unsigned int)op > BPK_AGENT_OP_DELETE)
+		return -EINVAL;
+	a->applies++;
+	for (i = 0; !err && i < payload->cnt; i++)
+		err = apply_iface(a, op, &payload->ifaces[i], error);
+	if (err)
+		a->apply_errors++;
+	return err;
+}
+
+/* ---- open and re-adopt ---- */
+
+/* Whether the kernel runs the chain recorded in stages (XDP: the slots; TC: the links). */
+static bool chain_is_live(struct bpk_agent *a, const char *iface, int hook, json_t *stages)
+{
+	_cleanup_free_ char *hdir = hook_dir(a, iface, hook);
+	uint32_t ids[XDP_CHAIN_MAX + 1];
+	struct bpk_chain_link_info li;
+	size_t i, n;
+	json_t *rec;
+	int fd;
+
+	if (!hdir)
+		return false;
+	if (hook == BPK_AGENT_HOOK_XDP_INGRESS) {
+		n = xdp_live_ids(hdir, stages, ids, ARRAY_SIZE(ids));
+		if (n != json_array_size(stages))
+			return false;
+		json_array_foreach(stages, i, rec)
+			if ((uint32_t)jint(rec, "prog_id") != ids[i])
+				return false;
+		return true;
+	}
+	json_array_foreach(stages, i, rec) {
+		bool ok;
+
+		if (open_sub(jstr(rec, "dir"), "link", NULL, &fd))
+			return false;
+		ok = bpk_chain_link__info(fd, &li) == 0 && li.ifindex != 0;
+		close(fd);
+		if (!ok)
+			return false;
+	}
+	return true;
+}
+
+static bool has_dir(json_t *stages, const char *dir)
+{
+	json_t *rec;
+	size_t i;
+
+	json_array_foreach(stages, i, rec)
+		if (!strcmp(jstr(rec, "dir"), dir))
+			return true;
+	return false;
+}
+
+/*
+ * An apply was cut short (kill -9): finish it if the kernel already runs its chains, else
+ * undo what it attached. Then remove stage directories no record names (a crash before the
+ * pending record was written).
+ */
+static void recover(struct bpk_agent *a, const char *iface, json_t *pending)
+{
+	json_t *phooks = json_object_get(pending, "hooks");
+	json_t *chooks = json_object_get(a->chains, iface);
+	_cleanup_json_ json_t *empty = json_array();
+	bool switched = true, xdp_changed;
+	json_t *from, *to, *rec;
+	size_t i;
+	int h;
+
+	{
+		json_t *pc = json_object_get(phooks, "xdp_ingress");
+		json_t *cc = json_object_get(chooks, "xdp_ingress");
+
+		xdp_changed = !same_json(pc ? pc : empty, cc ? cc : empty);
+		if (xdp_changed)
+			switched = chain_is_live(a, iface, BPK_AGENT_HOOK_XDP_INGRESS, pc ? pc : empty);
+		else
+			for (h = BPK_AGENT_HOOK_TC_INGRESS; h < TC_HOOK_CNT; h++)
+				switched = switched &&
+					   chain_is_live(a, iface, h,
+							 json_object_get(phooks, bpk_agent_hook__name(h)));
+	}
+	for (h = 0; h < TC_HOOK_CNT; h++) {
+		const char *hn = bpk_agent_hook__name(h);
+
+		from = switched ? json_object_get(chooks, hn) : json_object_get(phooks, hn);
+		to = switched ? json_object_get(phooks, hn) : json_object_get(chooks, hn);
+		json_array_foreach(from, i, rec)
+			if (!has_dir(to, jstr(rec, "dir")))
+				remove_stage(rec);
+		if (h == BPK_AGENT_HOOK_XDP_INGRESS && !json_array_size(to)) {
+			_cleanup_free_ char *hdir = hook_dir(a, iface, h);
+
+			if (hdir)
+				bpk_xdp_root__unpin(hdir);
+		}
+	}
+	if (switched) {
+		json_t *cfg = json_object_get(pending, "config");
+
+		agent_db_commit(a->db, iface, json_is_object(cfg) ? cfg : NULL, phooks);
+		if (json_is_object(cfg))
+			json_object_set(a->configs, iface, cfg);
+		else
+			json_object_del(a->configs, iface);
+		if (json_object_size(phooks))
+			json_object_set(a->chains, iface, phooks);
+		else
+			json_object_del(a->chains, iface);
+	} else {
+		agent_db_drop_pending(a->db, iface);
+	}
+}
+
+/* Remove stage directories under PIN_ROOT that no committed record names. */
+static void collect_orphans(struct bpk_agent *a)
+{
+	DIR *d = opendir(a->pin_root), *hd;
+	struct dirent *de, *he;
+	int h;
+
+	while (d && (de = readdir(d))) {
+		if (de->d_name[0] == '.' || de->d_type != DT_DIR)
+			continue;
+		for (h = 0; h < TC_HOOK_CNT; h++) {
+			_cleanup_free_ char *hdir = hook_dir(a, de->d_name, h);
+			json_t *stages = cur_chain(a, de->d_name, h);
+
+			hd = hdir ? opendir(hdir) : NULL;
+			while (hd && (he = readdir(hd))) {
+				_cleanup_free_ char *p = NULL;
+
+				if (he->d_name[0] == '.' || he->d_type != DT_DIR)
+					continue;
+				p = path_join(hdir, he->d_name);
+				if (p && !has_dir(stages, p)) {
+					json_t *rec = json_pack("{s:s}", "dir", p);
+
+					remove_stage(rec);
+					json_decref(rec);
+				}
+			}
+			if (hd)
+				closedir(hd);
+		}
+	}
+	if (d)
+		closedir(d);
+}
+
+struct bpk_agent *bpk_agent__open(const struct bpk_agent_opts *opts, struct bpk_error *error)
+{
+	const char *state = OPTS_GET(opts, state_dir, NULL);
+	_cleanup_json_ json_t *pending = NULL;
+	_cleanup_free_ char *db_path = NULL, *msg = NULL;
+	struct bpk_agent *a;
+	const char *iface;
+	json_t *v, *hooks, *stages;
+	int err;
+
+	if (!state) {
+		errno = EINVAL;
+		return NULL;
+	}
+	a = calloc(1, sizeof(*a));
+	if (!a) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	a->state_dir = strdup(state);
+	a->pin_root = strdup(OPTS_GET(opts, pin_root, NULL) ?: BPK_AGENT_PIN_ROOT);
+	a->trust = OPTS_GET(opts, trust, NULL);
+	a->allow_unsigned = OPTS_GET(opts, allow_unsigned, false);
+	a->timeout = OPTS_GET(opts, timeout, 0) ?: 30;
+	db_path = path_join(state, BPK_AGENT_DB_NAME);
+	if (!a->state_dir || !a->pin_root || !db_path) {
+		err = -ENOMEM;
+		goto fail;
+	}
+	err = mkdir_p(state, 0700);
+	if (err) {
+		bpk_error__set(error, state, NULL, "cannot create the state directory '%s': %s", state,
+			       strerror(-err));
+		goto fail;
+	}
+	a->db = agent_db_open(db_path, &msg);
+	if (!a->db) {
+		err = -errno;
+		bpk_error__set(error, db_path, NULL, "%s", msg ?: "cannot open the database");
+		goto fail;
+	}
+	err = agent_db_load(a->db, &a->configs, &a->chains, &pending);
+	if (err) {
+		bpk_error__set(error, db_path, NULL, "cannot read '%s': %s", db_path,
+			       agent_db_errstr(a->db));
+		goto fail;
+	}
+	if (str_has_prefix(a->pin_root, BPK_BPF_FS "/") && !bpk_path_on_bpffs(a->pin_root) &&
+	    json_object_size(a->chains))
+		bpk_bpffs_mount();
+	json_object_foreach(pending, iface, v)
+		recover(a, iface, v);
+	collect_orphans(a);
+	json_object_foreach(a->chains, iface, hooks) {
+		const char *hn;
+
+		json_object_foreach(hooks, hn, stages)
+			a->adopted += json_array_size(stages);
+	}
+	return a;
+fail:
+	bpk_agent__free(a);
+	errno = -err;
+	return NULL;
+}
+
+void bpk_agent__free(struct bpk_agent *a)
+{
+	if (!a)
+		return;
+	agent_db_close(a->db);
+	json_decref(a->configs);
+	json_decref(a->chains);
+	free(a->state_dir);
+	free(a->pin_root);
+	free(a);
+}
+
+/* ---- reports ---- */
+
+char *bpk_agent__config_json(struct bpk_agent *a, const char *iface)
+{
+	json_t *v, *arr;
+	const char *k;
+	char *text;
+
+	if (iface) {
+		v = json_object_get(a->configs, iface);
+		if (!v) {
+			errno = ENOENT;
+			return NULL;
+		}
+		return bpk_json_dump(v, NULL);
+	}
+	arr = json_array();
+	json_object_foreach(a->configs, k, v)
+		json_array_append(arr, v);
+	text = arr ? bpk_json_dump(arr, NULL) : NULL;
+	json_decref(arr);
+	return text;
+}
+
+static bool stats_enabled(void)
+{
+	char c = '0';
+	int fd = open("/proc/sys/kernel/bpf_stats_enabled", O_RDONLY | O_CLOEXEC);
+
+	if (fd >= 0) {
+		if (read(fd, &c, 1) != 1)
+			c = '0';
+		close(fd);
+	}
+	return c == '1';
+}
+
+static char *rfc3339(int64_t t)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+	char buf[32];
+
+	if (!gmtime_r(&tt, &tm))
+		return NULL;
+	strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	return strdup(buf);
+}
+
+char *bpk_agent__status_json(struct bpk_agent *a)
+{
+	_cleanup_json_ json_t *root = json_object(), *ifs = json_array();
+	const char *iface;
+	json_t *hooks;
+	int h;
+
+	if (!root || !ifs)
+		return NULL;
+	json_object_set_new(root, "bpf_stats_enabled", json_boolean(stats_enabled()));
+	json_object_set_new(root, "adopted_at_start", json_integer((json_int_t)a->adopted));
+	json_object_foreach(a->chains, iface, hooks) {
+		json_t *ifo = json_pack("{s:s, s:i, s:[]}", "iface", iface, "ifindex",
+					(int)if_nametoindex(iface), "hooks");
+
+		if (!ifo || json_array_append_new(ifs, ifo))
+			return NULL;
+		for (h = 0; h < TC_HOOK_CNT; h++) {
+			json_t *stages = json_object_get(hooks, bpk_agent_hook__name(h)), *rec;
+			json_t *chain = json_array(), *ho;
+			size_t i;
+
+			if (!json_array_size(stages)) {
+				json_decref(chain);
+				continue;
+			}
+			ho = json_pack("{s:s, s:b, s:o}", "hook", bpk_agent_hook__name(h), "running",
+				       chain_is_live(a, iface, h, stages), "chain", chain);
+			if (!ho || json_array_append_new(json_object_get(ifo, "hooks"), ho))
+				return NULL;
+			json_array_foreach(stages, i, rec) {
+				struct bpf_prog_info info;
+				_cleanup_free_ char *when = rfc3339(jint(rec, "loaded"));
+				bool pinned = pinned_prog_info(jstr(rec, "dir"), &info) == 0;
+				json_t *po = json_pack(
+					"{s:s, s:I, s:I, s:s, s:s, s:s?, s:s, s:s, s:s, s:s?, s:b}",
+					"name", jstr(rec, "name"), "seq_id",
+					(json_int_t)jint(rec, "seq_id"), "prog_id",
+					(json_int_t)(pinned ? info.id : 0), "program", jstr(rec, "prog"),
+					"package", jstr(rec, "package"), "signer",
+					json_string_value(json_object_get(rec, "signer")), "version",
+					jstr(rec, "version"), "source", jstr(rec, "source"), "pin",
+					jstr(rec, "dir"), "loaded_at", when, "pinned", pinned);
+
+				if (!po || json_array_append_new(chain, po))
+					return NULL;
+				if (h != BPK_AGENT_HOOK_XDP_INGRESS)
+					json_object_set_new(po, "link_id", json_integer(jint(rec, "link_id")));
+				if (jstr(rec, "map_name")[0])
+					json_object_set_new(po, "map_name",
+							    json_string(jstr(rec, "map_name")));
+				if (pinned) {
+					json_object_set_new(po, "run_cnt", json_integer((json_int_t)info.run_cnt));
+					json_object_set_new(po, "run_time_ns",
+							    json_integer((json_int_t)info.run_time_ns));
+				}
+			}
+		}
+	}
+	json_object_set_new(root, "interfaces", TAKE_PTR(ifs));
+	json_object_set_new(root, "applies", json_integer((json_int_t)a->applies));
+	json_object_set_new(root, "apply_errors", json_integer((json_int_t)a->apply_errors));
+	return bpk_json_dump(root, NULL);
+}
+
+/* Sum of a monitor_maps entry over the CPUs of a per-CPU map, or its value; 0 or -errno. */
+static int monitor_value(const char *dir, const char *map, uint64_t key, uint64_t *ret)
+{
+	struct bpf_map_info info = { 0 };
+	__u32 len = sizeof(info);
+	unsigned char k[8];
+	int fd, err, cpus = libbpf_num_possible_cpus(), i, n;
+	_cleanup_free_ unsigned char *val = NULL;
+
+	err = open_sub(dir, "maps", map, &fd);
+	if (err)
+		return err;
+	err = bpf_obj_get_info_by_fd(fd, &info, &len) ? -errno : 0;
+	if (!err)
+		err = bpk_agent_map_arg__encode(key, info.key_size, k);
+	if (!err && (info.value_size > 8 || cpus <= 0))
+		err = -EINVAL;
+	n = info.type == BPF_MAP_TYPE_PERCPU_ARRAY || info.type == BPF_MAP_TYPE_PERCPU_HASH ? cpus : 1;
+	if (!err && !(val = calloc((size_t)n, 8)))
+		err = -ENOMEM;
+	if (!err && bpf_map_lookup_elem(fd, k, val))
+		err = -errno;
+	close(fd);
+	if (err)
+		return err;
+	*ret = 0;
+	for (i = 0; i < n; i++) {
+		uint64_t v = 0;
+
+		memcpy(&v, val + (size_t)i * (n > 1 ? 8 : info.value_size), info.value_size);
+		*ret += v;
+	}
+	return 0;
+}
+
+char *bpk_agent__metrics(struct bpk_agent *a)
+{
+	struct strbuf sb = STRBUF_INIT;
+	const char *iface;
+	json_t *hooks;
+	int h, pass;
+
+	static const char *const heads[] = {
+		"# HELP bpkd_program_runs_total Times the program ran (kernel.bpf_stats_enabled=1).\n"
+		"# TYPE bpkd_program_runs_total counter\n",
+		"# HELP bpkd_program_run_time_seconds_total Time the program ran (kernel.bpf_stats_enabled=1).\n"
+		"# TYPE bpkd_program_run_time_seconds_total counter\n",
+		"# HELP bpkd_monitor_map_value A monitor_maps entry, summed over CPUs.\n"
+		"# TYPE bpkd_monitor_map_value gauge\n",
+	};
+
+	strbuf_addf(&sb,
+		    "# HELP bpkd_applies_total Configuration changes asked for.\n"
+		    "# TYPE bpkd_applies_total counter\nbpkd_applies_total %" PRIu64 "\n"
+		    "# HELP bpkd_apply_errors_total Configuration changes refused or failed.\n"
+		    "# TYPE bpkd_apply_errors_total counter\nbpkd_apply_errors_total %" PRIu64 "\n"
+		    "# HELP bpkd_bpf_stats_enabled Whether the kernel counts program runs.\n"
+		    "# TYPE bpkd_bpf_stats_enabled gauge\nbpkd_bpf_stats_enabled %d\n",
+		    a->applies, a->apply_errors, stats_enabled());
+	for (pass = 0; pass < 3; pass++) {
+		strbuf_addstr(&sb, heads[pass]);
+		json_object_foreach(a->chains, iface, hooks) {
+			for (h = 0; h < TC_HOOK_CNT; h++) {
+				json_t *stages = json_object_get(hooks, bpk_agent_hook__name(h)), *rec, *m;
+				size_t i, j;
+
+				json_array_foreach(stages, i, rec) {
+					struct bpf_prog_info info;
+					const char *dir = jstr(rec, "dir");
+
+					if (pass < 2) {
+						if (pinned_prog_info(dir, &info))
+							continue;
+						if (pass == 0)
+							strbuf_addf(&sb, "bpkd_program_runs_total{iface=\"%s\",hook=\"%s\",program=\"%s\"} %llu\n",
+								    iface, bpk_agent_hook__name(h),
+								    jstr(rec, "name"),
+								    (unsigned long long)info.run_cnt);
+						else
+							strbuf_addf(&sb, "bpkd_program_run_time_seconds_total{iface=\"%s\",hook=\"%s\",program=\"%s\"} %.9f\n",
+								    iface, bpk_agent_hook__name(h),
+								    jstr(rec, "name"),
+								    (double)info.run_time_ns / 1e9);
+						continue;
+					}
+					json_array_foreach(json_object_get(rec, "monitor_maps"), j, m) {
+						uint64_t v;
+
+						if (monitor_value(dir, jstr(m, "name"),
+								  (uint64_t)jint(m, "key"), &v))
+							continue;
+						strbuf_addf(&sb, "bpkd_monitor_map_value{iface=\"%s\",hook=\"%s\",program=\"%s\",map=\"%s\",key=\"%" PRId64 "\",aggregator=\"%s\"} %" PRIu64 "\n",
+							    iface, bpk_agent_hook__name(h),
+							    jstr(rec, "name"), jstr(m, "name"),
+							    jint(m, "key"), jstr(m, "aggregator"), v);
+					}
+				}
+			}
+		}
+	}
+	return strbuf_detach(&sb, NULL);
+}
+
+/* ---- the client side ---- */
+
+int bpk_agent_client__request(const char *base_url, const char *method, const char *path,
+			      const char *body, long *ret_status, char **ret_body)
+{
+	struct dl d = { STRBUF_INIT, BPK_DEFAULT_MAX_COMPRESSED };
+	_cleanup_free_ char *url = NULL;
+	struct curl_slist *headers = NULL;
+	const char *base = base_url ?: BPK_AGENT_DEFAULT_URL;
+	size_t n = strlen(base);
+	long status = 0;
+	CURLcode rc;
+	CURL *c;
+
+	while (n && base[n - 1] == '/')
+		n--;
+	url = xasprintf("%.*s%s", (int)n, base, path);
+	pthread_once(&curl_once, curl_init);
+	c = url ? curl_easy_init() : NULL;
+	if (!c)
+		return -ENOMEM;
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 10L);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, 600L);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, dl_write);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &d);
+	if (body) {
+		headers = curl_slist_append(NULL, "Content-Type: application/json");
+		curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
+		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
+	}
+	rc = curl_easy_perform(c);
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+	curl_easy_cleanup(c);
+	curl_slist_free_all(headers);
+	if (rc != CURLE_OK) {
+		strbuf_release(&d.sb);
+		switch (rc) {
+		case CURLE_COULDNT_CONNECT:
+			return -ECONNREFUSED;
+		case CURLE_OPERATION_TIMEDOUT:
+			return -ETIMEDOUT;
+		case CURLE_COULDNT_RESOLVE_HOST:
+			return -EHOSTUNREACH;
+		default:
+			return -EIO;
+		}
+	}
+	*ret_status = status;
+	*ret_body = strbuf_detach(&d.sb, NULL);
+	return 0;
+}
