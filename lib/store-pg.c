@@ -80,6 +80,9 @@ static int pg_exec(struct bpk_store_conn *conn, const char *sql, const char *con
 	PGresult *res;
 	int ret = 0, rows, cols;
 
+	/* The server ended this pooled connection (restart, failover): make a new one. */
+	if (PQstatus(conn->pg) == CONNECTION_BAD)
+		PQreset(conn->pg);
 	res = PQexecParams(conn->pg, sql, nparams, NULL, params, NULL, NULL, 0);
 	switch (PQresultStatus(res)) {
 	case PGRES_COMMAND_OK:

@@ -1,7 +1,8 @@
 #!/bin/sh
 # SPDX-License-Identifier: BSD-2-Clause
 # The one test command: install what is missing, build twice (plain with -Dwerror, and with
-# AddressSanitizer + UndefinedBehaviorSanitizer), run every test, print the tally.
+# AddressSanitizer + UndefinedBehaviorSanitizer), start a throwaway PostgreSQL, run every test,
+# print the tally.
 set -eu
 
 cd "$(dirname "$0")/.."
@@ -27,6 +28,21 @@ if ! ninja -C "$BUILD" || ! ninja -C "$ASAN"; then
 	echo "error: the build failed" >&2
 	echo "0 passed, 1 failed, 0 skipped"
 	exit 1
+fi
+
+# One throwaway PostgreSQL server (tools/pg.sh) for the PostgreSQL half of the repository tests;
+# each test makes its own database on it. If it cannot start, that half reports itself skipped.
+PG_DIR=$(mktemp -d /tmp/bpk-pg.XXXXXX)
+trap '"$ROOT/tools/pg.sh" stop "$PG_DIR"; rm -f "$PG_DIR.log"' EXIT
+trap 'exit 130' INT TERM
+if BPK_TEST_PG_URL=$(tools/pg.sh start "$PG_DIR" 2>"$PG_DIR.log" | tail -n 1) &&
+	[ -n "$BPK_TEST_PG_URL" ]; then
+	export BPK_TEST_PG_URL
+	echo "PostgreSQL for the tests: ${BPK_TEST_PG_URL%%:*}://…@${BPK_TEST_PG_URL##*@}"
+else
+	unset BPK_TEST_PG_URL
+	echo "warning: PostgreSQL did not start; the PostgreSQL tests will be skipped:" >&2
+	cat "$PG_DIR.log" >&2
 fi
 
 status=0

@@ -171,28 +171,36 @@ repo_kill() {
 # database and the extra serve options in REPO_SERVE_ARGS; wait until GET /v1/ answers. Sets
 # REPO_PID, REPO_PORT and REPO_URL (http://127.0.0.1:PORT); the log is $SCRATCH/repo-PORT.log.
 repo_start() {
-	REPO_PORT=${2:-$(free_port)}
-	REPO_URL=http://127.0.0.1:$REPO_PORT
 	if [ -z "${REPO_AT_EXIT:-}" ]; then
 		at_exit repo_stop_all
 		REPO_AT_EXIT=1
 	fi
-	# The binary itself in the background (not a function: $! must be the server's pid).
-	# shellcheck disable=SC2086 # REPO_SERVE_ARGS is a list of options
-	"$BPK_REPO" serve --data "$1" --listen "127.0.0.1:$REPO_PORT" --threads 4 \
-		${BPK_TEST_DB:+--db "$BPK_TEST_DB"} ${REPO_SERVE_ARGS:-} \
-		>>"$SCRATCH/repo-$REPO_PORT.log" 2>&1 &
-	REPO_PID=$!
-	REPO_PIDS="$REPO_PIDS $REPO_PID"
-	for _ in $(seq 1 200); do
-		if curl -s -o /dev/null --max-time 2 "$REPO_URL/v1/"; then
-			return 0
+	# A free port may be taken between the probe and the bind: then another, unless given.
+	for try in 1 2 3; do
+		REPO_PORT=${2:-$(free_port)}
+		REPO_URL=http://127.0.0.1:$REPO_PORT
+		# The binary itself in the background (not a function: $! must be the server's pid).
+		# shellcheck disable=SC2086 # REPO_SERVE_ARGS is a list of options
+		"$BPK_REPO" serve --data "$1" --listen "127.0.0.1:$REPO_PORT" --threads 4 \
+			${BPK_TEST_DB:+--db "$BPK_TEST_DB"} ${REPO_SERVE_ARGS:-} \
+			>>"$SCRATCH/repo-$REPO_PORT.log" 2>&1 &
+		REPO_PID=$!
+		REPO_PIDS="$REPO_PIDS $REPO_PID"
+		for _ in $(seq 1 200); do
+			if curl -s -o /dev/null --max-time 2 "$REPO_URL/v1/"; then
+				return 0
+			fi
+			kill -0 "$REPO_PID" 2>/dev/null || break
+			sleep 0.05
+		done
+		if kill -0 "$REPO_PID" 2>/dev/null; then
+			break
 		fi
-		if ! kill -0 "$REPO_PID" 2>/dev/null; then
+		wait "$REPO_PID" 2>/dev/null || true
+		if [ -n "${2:-}" ] || ! grep -q "cannot listen" "$SCRATCH/repo-$REPO_PORT.log"; then
 			cat "$SCRATCH/repo-$REPO_PORT.log" >&2
 			fail "bpk-repo serve --data $1 exited before it answered"
 		fi
-		sleep 0.05
 	done
 	cat "$SCRATCH/repo-$REPO_PORT.log" >&2
 	fail "bpk-repo serve --data $1 does not answer on $REPO_URL"
