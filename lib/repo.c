@@ -47,6 +47,8 @@ static const struct {
 	[BPK_REPO_E_EXISTS] = { "exists", 409, -EEXIST },
 	[BPK_REPO_E_TOO_LARGE] = { "too_large", 413, -EFBIG },
 	[BPK_REPO_E_INTERNAL] = { "internal", 500, -EIO },
+	[BPK_REPO_E_METHOD_NOT_ALLOWED] = { "method_not_allowed", 405, -EOPNOTSUPP },
+	[BPK_REPO_E_UNSATISFIABLE] = { "unsatisfiable", 416, -ERANGE },
 };
 
 const char *bpk_repo_err__name(enum bpk_repo_err code)
@@ -380,9 +382,17 @@ int repo_audit(struct bpk_repo *repo, struct bpk_store_conn *conn,
 {
 	char id[33], now[24];
 	const char *params[6];
+	struct timespec ts;
 	int err;
 
-	random_hex(id, 16);
+	/*
+	 * Ids sort as the events happened (microseconds, then randomness against collisions
+	 * between processes), so "oldest first" holds within one second too.
+	 */
+	clock_gettime(CLOCK_REALTIME, &ts);
+	snprintf(id, sizeof(id), "%016llx",
+		 (unsigned long long)ts.tv_sec * 1000000ULL + (unsigned long long)ts.tv_nsec / 1000);
+	random_hex(id + 16, 8);
 	u64_text((uint64_t)repo_now(repo), now);
 	params[0] = id;
 	params[1] = now;
@@ -849,7 +859,7 @@ struct bpk_repo *bpk_repo__open(const char *dir, const struct bpk_repo_opts *opt
 	for (size_t i = 0; err >= 0 && feeds && feeds[i]; i++) {
 		err = feed_index_create(repo, feeds[i], error);
 		if (!err)
-			err = repo_index_sync(repo, conn, feeds[i], error);
+			err = repo_index_sync(repo, conn, feeds[i], true, error);
 	}
 	bpk_free_names(feeds);
 	if (err < 0)
@@ -978,8 +988,51 @@ static struct bpk_index *index_open(struct bpk_repo *repo, const char *dir)
 	return index;
 }
 
+/*
+ * Whether the index in dir verifies as a client would verify it, from its first root: a crash
+ * between writing targets.json and timestamp.json leaves files that each load but do not
+ * agree (a snapshot recording another targets), and an idle repository's timestamp expires.
+ */
+static bool index_verifies(struct bpk_repo *repo, const char *dir)
+{
+	_cleanup_free_ char *path = xasprintf("%s/1.root.json", dir), *root = NULL;
+	struct bpk_index_client *client = NULL;
+	size_t len;
+	bool ok;
+
+	if (!path || read_file(path, BPK_INDEX_MAX_ROOT_LEN, &root, &len))
+		return false;
+	client = bpk_index_client__new(&(struct bpk_index_client_opts){
+		.sz = sizeof(struct bpk_index_client_opts),
+		.root = root,
+		.root_len = len,
+		.fetch = bpk_index__fetch_dir,
+		.fetch_ctx = (void *)dir,
+		.now = repo->now,
+	});
+	ok = client && bpk_index_client__update(client) == 0;
+	if (!ok)
+		pr_warn("the index in '%s' does not verify (%s): signing it again\n", dir,
+			client ? bpk_index_client__errstr(client) : "out of memory");
+	bpk_index_client__free(client);
+	return ok;
+}
+
+/* Temporary files of an index write that a crash cut short. */
+static void remove_index_leftovers(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+
+	while (d && (de = readdir(d)))
+		if (strstr(de->d_name, ".tmp."))
+			unlinkat(dirfd(d), de->d_name, 0);
+	if (d)
+		closedir(d);
+}
+
 int repo_index_sync(struct bpk_repo *repo, struct bpk_store_conn *conn, const char *feed,
-		    struct bpk_repo_error *error)
+		    bool recover, struct bpk_repo_error *error)
 {
 	_cleanup_free_ char *dir = feed_index_dir(repo, feed);
 	struct index_rows rows = { 0 };
@@ -1000,6 +1053,10 @@ int repo_index_sync(struct bpk_repo *repo, struct bpk_store_conn *conn, const ch
 	if (lock < 0) {
 		index_rows_release(&rows);
 		return repo_fail(error, BPK_REPO_E_INTERNAL, "cannot lock the index");
+	}
+	if (recover && dir) {
+		remove_index_leftovers(dir);
+		changed = !index_verifies(repo, dir);
 	}
 	index = dir ? index_open(repo, dir) : NULL;
 	if (!index) {

@@ -63,8 +63,12 @@ char *repo_blob_path(const struct bpk_repo *repo, const char *sha256);
 int repo_audit(struct bpk_repo *repo, struct bpk_store_conn *conn,
 	       const struct bpk_repo_auth *auth, const char *action, const char *subject,
 	       const char *detail);
-/* Bring feed's signed index in line with the database, signing it again when it differs. */
+/*
+ * Bring feed's signed index in line with the database, signing it again when it differs. With
+ * recover (at start), also when the index does not verify as a whole (a crash mid-write, an
+ * expired timestamp), after removing the temporary files of a cut-short write.
+ */
 int repo_index_sync(struct bpk_repo *repo, struct bpk_store_conn *conn, const char *feed,
-		    struct bpk_repo_error *error);
+		    bool recover, struct bpk_repo_error *error);
 
 #endif

@@ -438,7 +438,7 @@ int bpk_repo__publish(struct bpk_repo *repo, const struct bpk_repo_auth *auth, c
 		 */
 		struct bpk_repo_error index_error = BPK_REPO_ERROR_INIT;
 
-		if (repo_index_sync(repo, conn, row.feed, &index_error))
+		if (repo_index_sync(repo, conn, row.feed, false, &index_error))
 			pr_warn("%s\n", index_error.message ?: "cannot sign the index");
 		bpk_repo_error__release(&index_error);
 		answer = json_pack("{s:s, s:s, s:s, s:s, s:I}", "name", row.name, "version",
@@ -518,7 +518,7 @@ int bpk_repo__set_yanked(struct bpk_repo *repo, const struct bpk_repo_auth *auth
 				bpk_store__errstr(repo->store, conn));
 		goto out;
 	}
-	err = repo_index_sync(repo, conn, feed, error);
+	err = repo_index_sync(repo, conn, feed, false, error);
 	if (err)
 		goto out;
 	answer = json_pack("{s:s, s:s, s:b}", "name", name, "version", version, "yanked", yanked);

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: BSD-2-Clause
 /* bpk-repo's HTTP layer: libmicrohttpd with a thread pool on epoll, bodies, answers, files. */
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -18,7 +19,7 @@
 #include "server.h"
 
 /* How much of an oversized chunked body is read and dropped before the connection is cut. */
-#define DISCARD_MAX (16ULL << 20)
+#define DISCARD_MAX (4ULL << 20)
 
 const char *http_arg(struct request *req, const char *name)
 {
@@ -71,7 +72,8 @@ enum MHD_Result http_send_json(struct request *req, unsigned int status, char *j
 	return queue(req, status, response);
 }
 
-enum MHD_Result http_send_error(struct request *req, const struct bpk_repo_error *error)
+/* {"error": {"code", "message", "details"?}} (malloc()ed), or NULL. */
+static char *error_document(const struct bpk_repo_error *error)
 {
 	json_t *root, *inner;
 	json_t *details = error->details ? json_loads(error->details, 0, NULL) : NULL;
@@ -86,7 +88,42 @@ enum MHD_Result http_send_error(struct request *req, const struct bpk_repo_error
 	root = inner ? json_pack("{s:o}", "error", inner) : NULL;
 	text = root ? json_dumps(root, JSON_INDENT(2)) : NULL;
 	json_decref(root);
-	return http_send_json(req, bpk_repo_err__status(error->code), text);
+	return text;
+}
+
+enum MHD_Result http_send_error(struct request *req, const struct bpk_repo_error *error)
+{
+	return http_send_json(req, bpk_repo_err__status(error->code), error_document(error));
+}
+
+/* An error document with one extra header (Allow for 405, Content-Range for 416). */
+static enum MHD_Result send_error_with(struct request *req, enum bpk_repo_err code,
+				       const char *header, const char *value, const char *message)
+{
+	struct bpk_repo_error error = { .code = code, .message = (char *)message };
+	char *text = error_document(&error);
+	struct MHD_Response *response;
+
+	if (!text)
+		return MHD_NO;
+	response = MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
+	if (!response) {
+		free(text);
+		return MHD_NO;
+	}
+	MHD_add_response_header(response, "Content-Type", "application/json");
+	MHD_add_response_header(response, "Cache-Control", "no-store");
+	MHD_add_response_header(response, header, value);
+	return queue(req, bpk_repo_err__status(code), response);
+}
+
+enum MHD_Result http_send_not_allowed(struct request *req, const char *allow)
+{
+	char message[128];
+
+	snprintf(message, sizeof(message), "%s is not allowed here; this resource takes %s",
+		 req->method, allow);
+	return send_error_with(req, BPK_REPO_E_METHOD_NOT_ALLOWED, "Allow", allow, message);
 }
 
 enum MHD_Result http_send_fail(struct request *req, enum bpk_repo_err code, const char *fmt, ...)
@@ -177,10 +214,8 @@ enum MHD_Result http_send_file(struct request *req, const char *path, const char
 		if (err == -ERANGE) {
 			close(fd);
 			snprintf(range, sizeof(range), "bytes */%" PRIu64, (uint64_t)st.st_size);
-			response = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
-			if (response)
-				MHD_add_response_header(response, "Content-Range", range);
-			return queue(req, 416, response);
+			return send_error_with(req, BPK_REPO_E_UNSATISFIABLE, "Content-Range", range,
+					       "the range is outside the file");
 		}
 		if (err == 0)
 			status = 206;
@@ -306,7 +341,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 				strbuf_release(&req->body);
 			req->body_too_large = true;
 			req->discarded += *upload_data_size;
-			if (req->discarded > limit + DISCARD_MAX)
+			if (req->discarded > DISCARD_MAX)
 				return MHD_NO;
 		}
 		*upload_data_size = 0;
@@ -332,6 +367,30 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	*con_cls = NULL;
 }
 
+/*
+ * URL decoding for MHD: %XX as usual, except %00, which stays as the three characters it is.
+ * A decoded NUL would end the C string early and let "/v1/index/root.json%00.pem" be served
+ * as the path it was cut down to, one nobody checked.
+ */
+static size_t unescape(void *cls, struct MHD_Connection *conn, char *text)
+{
+	char *in = text, *out = text;
+
+	while (*in) {
+		if (in[0] == '%' && isxdigit((unsigned char)in[1]) && isxdigit((unsigned char)in[2]) &&
+		    !(in[1] == '0' && in[2] == '0')) {
+			char hex[3] = { in[1], in[2], '\0' };
+
+			*out++ = (char)strtoul(hex, NULL, 16);
+			in += 3;
+		} else {
+			*out++ = *in++;
+		}
+	}
+	*out = '\0';
+	return (size_t)(out - text);
+}
+
 int server_start(struct server *server, const char *addr, unsigned int threads, char **ret_error)
 {
 	struct sockaddr_storage ss;
@@ -346,7 +405,8 @@ int server_start(struct server *server, const char *addr, unsigned int threads, 
 	server->started = time(NULL);
 	server->daemon = MHD_start_daemon(
 		flags, 0, NULL, NULL, on_request, server, MHD_OPTION_SOCK_ADDR, &ss,
-		MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_NOTIFY_COMPLETED, on_completed,
+		MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL,
+		MHD_OPTION_NOTIFY_COMPLETED, on_completed,
 		server,
 		/* A slow client holds a connection at most this long without progress. */
 		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)30, MHD_OPTION_CONNECTION_LIMIT,

@@ -133,14 +133,13 @@ static enum MHD_Result packages(struct request *req, char **seg, int cnt)
 
 	if (action && (!strcmp(action, "yank") || !strcmp(action, "unyank"))) {
 		if (strcmp(req->method, MHD_HTTP_METHOD_POST))
-			return http_send_fail(req, BPK_REPO_E_BAD_REQUEST, "%s needs POST", action);
+			return http_send_not_allowed(req, "POST");
 		err = bpk_repo__set_yanked(req->server->repo, req->auth, name, version,
 					   !strcmp(action, "yank"), &json, &error);
 		return answer(req, err, json, &error, 200);
 	}
 	if (strcmp(req->method, MHD_HTTP_METHOD_GET))
-		return http_send_fail(req, BPK_REPO_E_BAD_REQUEST, "%s is not allowed here",
-				      req->method);
+		return http_send_not_allowed(req, "GET, HEAD");
 	if (action && !strcmp(action, "package.bpk"))
 		return download(req, name, version);
 	if (action && !strcmp(action, "README.md"))
@@ -276,7 +275,7 @@ bool route_api(struct request *req, enum MHD_Result *ret)
 		*ret = search(req);
 	} else if (cnt == 2 && !strcmp(seg[1], "packages")) {
 		if (strcmp(req->method, MHD_HTTP_METHOD_PUT) && strcmp(req->method, MHD_HTTP_METHOD_POST))
-			*ret = http_send_fail(req, BPK_REPO_E_BAD_REQUEST, "publish with PUT");
+			*ret = http_send_not_allowed(req, "PUT, POST");
 		else
 			*ret = publish(req);
 	} else if (cnt >= 3 && !strcmp(seg[1], "packages")) {

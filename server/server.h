@@ -59,6 +59,8 @@ enum MHD_Result http_send(struct request *req, unsigned int status, const char *
 /* Takes ownership of json (a malloc()ed string). */
 enum MHD_Result http_send_json(struct request *req, unsigned int status, char *json);
 enum MHD_Result http_send_error(struct request *req, const struct bpk_repo_error *error);
+/* 405 with "Allow: allow". */
+enum MHD_Result http_send_not_allowed(struct request *req, const char *allow);
 /* An error without a bpk_repo_error behind it. */
 enum MHD_Result http_send_fail(struct request *req, enum bpk_repo_err code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));

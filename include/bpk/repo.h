@@ -25,6 +25,8 @@ enum bpk_repo_err {
 	BPK_REPO_E_EXISTS,	    /* name@version was published before [409] */
 	BPK_REPO_E_TOO_LARGE,	    /* past the package size limit [413] */
 	BPK_REPO_E_INTERNAL,	    /* storage or signing failed [500] */
+	BPK_REPO_E_METHOD_NOT_ALLOWED, /* the resource does not take that method [405] */
+	BPK_REPO_E_UNSATISFIABLE,   /* a byte range outside the file [416] */
 };
 
 /*

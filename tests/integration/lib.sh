@@ -251,17 +251,6 @@ make_signed_pkg() {
 		{ cat "$SCRATCH/pack.err" "$SCRATCH/sign.err" >&2 2>/dev/null; fail "cannot make $2@$3"; }
 }
 
-# known_bug ID WHAT: the check that follows finds a bug in lib/ or server/ that is reported and
-# not fixed yet. It is skipped, saying so, unless BPK_TEST_KNOWN_BUGS=1; returns whether to run
-# it: `if known_bug B1 "..."; then CHECK; fi`.
-known_bug() {
-	if [ "${BPK_TEST_KNOWN_BUGS:-0}" = 1 ]; then
-		say "known bug $1 (checked, BPK_TEST_KNOWN_BUGS=1): $2"
-		return 0
-	fi
-	say "known bug $1 (check disabled; BPK_TEST_KNOWN_BUGS=1 enables it): $2"
-	return 1
-}
 
 # repo_fetch_index PATH DIR [CURL ARGS...]: copy the signed index served under PATH
 # (/v1/index/ or /v1/feeds/FEED/index/) into DIR: every N.root.json, root.json, timestamp.json,

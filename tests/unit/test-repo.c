@@ -36,21 +36,6 @@ struct fixture {
 	struct bpk_key *stranger; /* trusted by nobody */
 };
 
-/*
- * A check that finds a reported, not yet fixed bug in lib/: skipped, saying so, unless
- * BPK_TEST_KNOWN_BUGS=1 (the integration tests' known_bug does the same).
- */
-static bool known_bug(const char *id, const char *what)
-{
-	const char *on = getenv("BPK_TEST_KNOWN_BUGS");
-
-	if (on && !strcmp(on, "1"))
-		return true;
-	print_message("known bug %s (check disabled; BPK_TEST_KNOWN_BUGS=1 enables it): %s\n", id,
-		      what);
-	return false;
-}
-
 /* ---- PostgreSQL: a database per test, so that tests never see each other ---- */
 
 static void pg_admin(const char *sql)
@@ -1452,8 +1437,8 @@ static void test_audit(void **state)
 	assert_int_equal(bpk_repo__audit(f->repo, &json, &error), 0);
 	log = json_loads(json, 0, NULL);
 	assert_true(json_is_array(log));
-	if (known_bug("B6", "the audit log is 'oldest first' to the second only: events of one "
-			    "second come in the order of their random ids")) {
+	/* Oldest first, within one second too. */
+	{
 		static const char *const order[] = { "feed-create", "feed-trust", "token-create",
 						     "publish",	    "yank",	  "unyank",
 						     "feed-create", "token-revoke" };
@@ -1675,8 +1660,7 @@ static void test_recovery(void **state)
 	 * written, snapshot.json and timestamp.json still the old ones. The next start must sign
 	 * the index again so that it verifies.
 	 */
-	if (known_bug("B5", "a start after a crash between writing targets.json and "
-			    "snapshot.json leaves an index that clients refuse")) {
+	{
 		struct pkg p3 = signed_pkg(f, "demo", "3.0.0");
 		char *snapshot = xasprintf("%s/snapshot.json", index_dir);
 		char *timestamp = xasprintf("%s/timestamp.json", index_dir);
