@@ -175,6 +175,36 @@ static size_t split_terms(const char *text, char terms[][64])
 	return cnt;
 }
 
+/* '%word%' for LIKE, with its wildcards and the escape character taken literally. */
+static void like_pattern(const char *word, char *out, size_t size)
+{
+	size_t n = 0;
+
+	out[n++] = '%';
+	for (const char *p = word; *p && n + 3 < size; p++) {
+		if (*p == '%' || *p == '_' || *p == '\\')
+			out[n++] = '\\';
+		out[n++] = *p;
+	}
+	out[n++] = '%';
+	out[n] = '\0';
+}
+
+/* "word" as an FTS5 phrase: the word anywhere in the text, its quotes doubled. */
+static void fts_phrase(const char *word, char *out, size_t size)
+{
+	size_t n = 0;
+
+	out[n++] = '"';
+	for (const char *p = word; *p && n + 3 < size; p++) {
+		if (*p == '"')
+			out[n++] = '"';
+		out[n++] = *p;
+	}
+	out[n++] = '"';
+	out[n] = '\0';
+}
+
 struct feed_seen {
 	char name[128];
 	bool readable;
@@ -184,7 +214,8 @@ int bpk_repo__search(struct bpk_repo *repo, const struct bpk_repo_auth *auth,
 		     const struct bpk_repo_query *query, char **ret_json,
 		     struct bpk_repo_error *error)
 {
-	char terms[SEARCH_TERMS_MAX][64], like[80] = "";
+	char terms[SEARCH_TERMS_MAX][64], like[140] = "", match[140] = "";
+	const char *longest = NULL;
 	struct feed_seen feeds[64];
 	size_t feed_cnt = 0, term_cnt, kept = 0;
 	uint64_t take = query->take ? query->take : SEARCH_TAKE_DEFAULT;
@@ -192,7 +223,7 @@ int bpk_repo__search(struct bpk_repo *repo, const struct bpk_repo_auth *auth,
 	struct bpk_store_conn *conn;
 	_cleanup_json_ json_t *answer = NULL;
 	json_t *results;
-	const char *params[2];
+	const char *params[3];
 	int err;
 
 	if (take > SEARCH_TAKE_MAX)
@@ -204,22 +235,40 @@ int bpk_repo__search(struct bpk_repo *repo, const struct bpk_repo_auth *auth,
 	if (query->kernel && !*query->kernel)
 		return repo_fail(error, BPK_REPO_E_BAD_REQUEST, "kernel= needs a release");
 	term_cnt = split_terms(query->text, terms);
-	/* The database narrows by the longest word; ranking and the other words are ours. */
+	/*
+	 * The database narrows by the longest word; ranking and the other words are ours. On
+	 * SQLite a word of three characters or more goes through the trigram index (a phrase
+	 * query: the word anywhere, as LIKE finds it); shorter ones, and PostgreSQL, use LIKE.
+	 */
 	for (size_t i = 0; i < term_cnt; i++)
-		if (strlen(terms[i]) + 2 > strlen(like))
-			snprintf(like, sizeof(like), "%%%s%%", terms[i]);
+		if (!longest || strlen(terms[i]) > strlen(longest))
+			longest = terms[i];
+	if (longest && strlen(longest) >= 3 && bpk_store__dialect(repo->store) == BPK_STORE_SQLITE)
+		fts_phrase(longest, match, sizeof(match));
+	else if (longest)
+		like_pattern(longest, like, sizeof(like));
 	params[0] = like;
 	params[1] = query->feed ? query->feed : "";
+	params[2] = match;
 
 	conn = bpk_store__get(repo->store);
 	if (!conn)
 		return repo_fail(error, BPK_REPO_E_INTERNAL, "cannot open the database");
-	err = bpk_store__exec(repo->store, conn,
-			      "SELECT name, version, feed, description, tags, types, platforms, kernel,"
-			      " search, published FROM versions"
-			      " WHERE yanked = 0 AND ($1 = '' OR search LIKE $1)"
-			      " AND ($2 = '' OR feed = $2) ORDER BY name",
-			      params, 2, hit_row, &hits);
+	if (*match)
+		err = bpk_store__exec(repo->store, conn,
+				      "SELECT name, version, feed, description, tags, types, platforms,"
+				      " kernel, search, published FROM versions"
+				      " WHERE yanked = 0 AND ($2 = '' OR feed = $2) AND rowid IN"
+				      " (SELECT rowid FROM versions_fts WHERE versions_fts MATCH $3)"
+				      " ORDER BY name",
+				      params, 3, hit_row, &hits);
+	else
+		err = bpk_store__exec(repo->store, conn,
+				      "SELECT name, version, feed, description, tags, types, platforms,"
+				      " kernel, search, published FROM versions"
+				      " WHERE yanked = 0 AND ($1 = '' OR search LIKE $1 ESCAPE '\\')"
+				      " AND ($2 = '' OR feed = $2) ORDER BY name",
+				      params, 2, hit_row, &hits);
 	if (err < 0) {
 		err = repo_fail(error, BPK_REPO_E_INTERNAL, "cannot search: %s",
 				bpk_store__errstr(repo->store, conn));

@@ -123,8 +123,19 @@ static int sqlite_exec(struct bpk_store_conn *conn, const char *sql, const char 
 	if (!stmt)
 		return -EINVAL;
 	for (int i = 0; i < nparams; i++) {
-		err = params[i] ? sqlite3_bind_text(stmt, i + 1, params[i], -1, SQLITE_STATIC)
-				: sqlite3_bind_null(stmt, i + 1);
+		char name[16];
+		int idx;
+
+		/*
+		 * SQLite numbers "$N" by first appearance, not by N: look each one up, so that
+		 * $N means the Nth parameter as it does to PostgreSQL, whatever the order.
+		 */
+		snprintf(name, sizeof(name), "$%d", i + 1);
+		idx = sqlite3_bind_parameter_index(stmt, name);
+		if (!idx)
+			continue;
+		err = params[i] ? sqlite3_bind_text(stmt, idx, params[i], -1, SQLITE_STATIC)
+				: sqlite3_bind_null(stmt, idx);
 		if (err != SQLITE_OK) {
 			sqlite_set_error(conn, "cannot bind parameter");
 			ret = -EINVAL;

@@ -78,6 +78,37 @@ static const char *const schema[] = {
 	"CREATE INDEX IF NOT EXISTS audit_time ON audit (time)",
 };
 
+/*
+ * SQLite only: a full-text index over versions.search with the trigram tokenizer, so that
+ * search finds a word anywhere in the text (as LIKE '%word%' does, with the same results) by
+ * index rather than by scanning every row. Kept by triggers; the last statement fills it for
+ * a database made before it existed. PostgreSQL reads versions with LIKE.
+ */
+static const char *const schema_sqlite[] = {
+	"CREATE VIRTUAL TABLE IF NOT EXISTS versions_fts USING fts5(search, tokenize = 'trigram')",
+
+	"CREATE TRIGGER IF NOT EXISTS versions_fts_insert AFTER INSERT ON versions BEGIN"
+	" INSERT INTO versions_fts (rowid, search) VALUES (new.rowid, new.search); END",
+
+	"CREATE TRIGGER IF NOT EXISTS versions_fts_delete AFTER DELETE ON versions BEGIN"
+	" DELETE FROM versions_fts WHERE rowid = old.rowid; END",
+
+	"INSERT INTO versions_fts (rowid, search) SELECT rowid, search FROM versions"
+	" WHERE rowid NOT IN (SELECT rowid FROM versions_fts)",
+};
+
+static int run_all(struct bpk_store *store, struct bpk_store_conn *conn, const char *const *sql,
+		   size_t cnt)
+{
+	for (size_t i = 0; i < cnt; i++) {
+		int err = bpk_store__exec(store, conn, sql[i], NULL, 0, NULL, NULL);
+
+		if (err < 0)
+			return err;
+	}
+	return 0;
+}
+
 static int store_migrate(struct bpk_store *store, struct bpk_store_conn *conn)
 {
 	int err;
@@ -85,12 +116,12 @@ static int store_migrate(struct bpk_store *store, struct bpk_store_conn *conn)
 	err = bpk_store__begin(store, conn);
 	if (err)
 		return err;
-	for (size_t i = 0; i < ARRAY_SIZE(schema); i++) {
-		err = bpk_store__exec(store, conn, schema[i], NULL, 0, NULL, NULL);
-		if (err < 0) {
-			bpk_store__rollback(store, conn);
-			return err;
-		}
+	err = run_all(store, conn, schema, ARRAY_SIZE(schema));
+	if (!err && store->backend->dialect == BPK_STORE_SQLITE)
+		err = run_all(store, conn, schema_sqlite, ARRAY_SIZE(schema_sqlite));
+	if (err) {
+		bpk_store__rollback(store, conn);
+		return err;
 	}
 	return bpk_store__commit(store, conn);
 }
