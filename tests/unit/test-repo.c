@@ -1716,6 +1716,44 @@ struct worker {
 	char why[256];
 };
 
+/* The version of the timestamp role the public feed's index holds now. */
+static uint64_t timestamp_version(struct fixture *f, int64_t now)
+{
+	struct bpk_index_client *c = index_client(f, "public", now);
+	uint64_t version = bpk_index_meta__version(bpk_index_client__meta(c), BPK_INDEX_TIMESTAMP);
+
+	bpk_index_client__free(c);
+	return version;
+}
+
+/*
+ * The timestamp expires a day after it is signed (a frozen repository is found out): a running
+ * server signs it again at half life, and a start after a long stop signs it again before
+ * anything is served, so a client never meets an expired index of a live repository.
+ */
+static void test_refresh(void **state)
+{
+	struct fixture *f = *state;
+	struct bpk_repo_error error = BPK_REPO_ERROR_INIT;
+	uint64_t before = timestamp_version(f, NOW);
+
+	/* An hour on: nothing to do. */
+	reopen(f, NOW + 3600, 0);
+	assert_int_equal(bpk_repo__refresh(f->repo, &error), 0);
+	assert_int_equal(timestamp_version(f, NOW + 3600), before);
+
+	/* Past half life: a new timestamp, valid for another day from now. */
+	reopen(f, NOW + 13 * 3600, 0);
+	assert_int_equal(bpk_repo__refresh(f->repo, &error), 0);
+	assert_int_equal(timestamp_version(f, NOW + 13 * 3600), before + 1);
+	timestamp_version(f, NOW + 13 * 3600 + 86400 - 60);
+
+	/* Stopped for three days: the start itself signs again, and clients accept it. */
+	reopen(f, NOW + 4 * 86400, 0);
+	assert_true(timestamp_version(f, NOW + 4 * 86400) > before + 1);
+	bpk_repo_error__release(&error);
+}
+
 static void *publish_worker(void *arg)
 {
 	struct worker *w = arg;
@@ -1867,6 +1905,7 @@ static const struct CMUnitTest tests[] = {
 	cmocka_unit_test_setup_teardown(test_export, setup, teardown),
 	cmocka_unit_test_setup_teardown(test_check, setup, teardown),
 	cmocka_unit_test_setup_teardown(test_recovery, setup, teardown),
+	cmocka_unit_test_setup_teardown(test_refresh, setup, teardown),
 	cmocka_unit_test_setup_teardown(test_concurrent_publish, setup, teardown),
 	cmocka_unit_test_setup_teardown(test_store, setup, teardown),
 };
