@@ -341,6 +341,30 @@ out:
 	return err < 0 ? err : 0;
 }
 
+/*
+ * A JSON array of what sql (no parameters) answers, one element a row made by row, as
+ * *ret_json; what says what was being read when the store fails.
+ */
+static int list_json(struct bpk_repo *repo, const char *sql, bpk_store_row_fn row,
+		     const char *what, char **ret_json, struct bpk_repo_error *error)
+{
+	_cleanup_json_ json_t *list = json_array();
+	struct bpk_store_conn *conn;
+	int err;
+
+	conn = list ? bpk_store__get(repo->store) : NULL;
+	if (!conn)
+		return repo_fail_store(repo, NULL, error, -ENOMEM, "cannot open the database");
+	err = bpk_store__exec(repo->store, conn, sql, NULL, 0, row, list);
+	if (err < 0)
+		err = repo_fail_store(repo, conn, error, err, what);
+	bpk_store__put(repo->store, conn);
+	if (err < 0)
+		return err;
+	*ret_json = bpk_json_dump(list, NULL);
+	return *ret_json ? 0 : repo_fail(error, BPK_REPO_E_INTERNAL, "out of memory");
+}
+
 static int feed_list_row(void *ctx, int ncols, const char *const *v)
 {
 	json_t *list = ctx, *item;
@@ -353,25 +377,11 @@ static int feed_list_row(void *ctx, int ncols, const char *const *v)
 
 int bpk_repo__feed_list(struct bpk_repo *repo, char **ret_json, struct bpk_repo_error *error)
 {
-	_cleanup_json_ json_t *list = json_array();
-	struct bpk_store_conn *conn;
-	int err;
-
-	conn = bpk_store__get(repo->store);
-	if (!conn || !list)
-		return repo_fail_store(repo, NULL, error, -ENOMEM, "cannot open the database");
-	err = bpk_store__exec(repo->store, conn,
-			      "SELECT f.name, f.private, f.allow_unsigned, f.require_verified,"
-			      " (SELECT count(DISTINCT v.name) FROM versions v WHERE v.feed = f.name)"
-			      " FROM feeds f ORDER BY f.name",
-			      NULL, 0, feed_list_row, list);
-	if (err < 0)
-		err = repo_fail_store(repo, conn, error, err, "cannot list the feeds");
-	bpk_store__put(repo->store, conn);
-	if (err < 0)
-		return err;
-	*ret_json = bpk_json_dump(list, NULL);
-	return *ret_json ? 0 : repo_fail(error, BPK_REPO_E_INTERNAL, "out of memory");
+	return list_json(repo,
+			 "SELECT f.name, f.private, f.allow_unsigned, f.require_verified,"
+			 " (SELECT count(DISTINCT v.name) FROM versions v WHERE v.feed = f.name)"
+			 " FROM feeds f ORDER BY f.name",
+			 feed_list_row, "cannot list the feeds", ret_json, error);
 }
 
 /* ---- audit ---- */
@@ -419,24 +429,10 @@ static int audit_row(void *ctx, int ncols, const char *const *v)
 
 int bpk_repo__audit(struct bpk_repo *repo, char **ret_json, struct bpk_repo_error *error)
 {
-	_cleanup_json_ json_t *list = json_array();
-	struct bpk_store_conn *conn;
-	int err;
-
-	conn = bpk_store__get(repo->store);
-	if (!conn || !list)
-		return repo_fail_store(repo, NULL, error, -ENOMEM, "cannot open the database");
-	err = bpk_store__exec(repo->store, conn,
-			      "SELECT time, actor, action, subject, detail FROM audit"
-			      " ORDER BY time, id",
-			      NULL, 0, audit_row, list);
-	if (err < 0)
-		err = repo_fail_store(repo, conn, error, err, "cannot read the audit log");
-	bpk_store__put(repo->store, conn);
-	if (err < 0)
-		return err;
-	*ret_json = bpk_json_dump(list, NULL);
-	return *ret_json ? 0 : repo_fail(error, BPK_REPO_E_INTERNAL, "out of memory");
+	return list_json(repo,
+			 "SELECT time, actor, action, subject, detail FROM audit"
+			 " ORDER BY time, id",
+			 audit_row, "cannot read the audit log", ret_json, error);
 }
 
 /* ---- tokens ---- */
@@ -567,24 +563,10 @@ static int token_list_row(void *ctx, int ncols, const char *const *v)
 
 int bpk_repo__token_list(struct bpk_repo *repo, char **ret_json, struct bpk_repo_error *error)
 {
-	_cleanup_json_ json_t *list = json_array();
-	struct bpk_store_conn *conn;
-	int err;
-
-	conn = bpk_store__get(repo->store);
-	if (!conn || !list)
-		return repo_fail_store(repo, NULL, error, -ENOMEM, "cannot open the database");
-	err = bpk_store__exec(repo->store, conn,
-			      "SELECT id, feed, scope, created, expires, revoked, comment FROM tokens"
-			      " ORDER BY created, id",
-			      NULL, 0, token_list_row, list);
-	if (err < 0)
-		err = repo_fail_store(repo, conn, error, err, "cannot list the tokens");
-	bpk_store__put(repo->store, conn);
-	if (err < 0)
-		return err;
-	*ret_json = bpk_json_dump(list, NULL);
-	return *ret_json ? 0 : repo_fail(error, BPK_REPO_E_INTERNAL, "out of memory");
+	return list_json(repo,
+			 "SELECT id, feed, scope, created, expires, revoked, comment FROM tokens"
+			 " ORDER BY created, id",
+			 token_list_row, "cannot list the tokens", ret_json, error);
 }
 
 struct token_lookup {

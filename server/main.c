@@ -301,7 +301,7 @@ static int cmd_init(int argc, char **argv)
 	return 0;
 }
 
-static int print_json_or_lines(const char *json, bool as_json, const char *fmt_keys[],
+static int print_json_or_lines(const char *json, bool as_json, const char *const *fmt_keys,
 			       size_t nkeys)
 {
 	json_t *list = json_loads(json, 0, NULL), *item;
@@ -330,6 +330,28 @@ static int print_json_or_lines(const char *json, bool as_json, const char *fmt_k
 	}
 	json_decref(list);
 	return 0;
+}
+
+/* The list commands: open the repository, ask fn for the JSON list, print it. */
+static int list_command(const struct common *c,
+			int (*fn)(struct bpk_repo *, char **, struct bpk_repo_error *),
+			const char *what, const char *const *keys, size_t nkeys)
+{
+	struct bpk_repo_error err = BPK_REPO_ERROR_INIT;
+	struct bpk_repo *repo = open_repo(c);
+	char *json = NULL;
+	int ret;
+
+	if (!repo)
+		return 1;
+	ret = fn(repo, &json, &err);
+	if (ret)
+		ret = fail_repo(&err, what);
+	else
+		print_json_or_lines(json, c->json, keys, nkeys);
+	free(json);
+	bpk_repo__free(repo);
+	return ret;
 }
 
 static int cmd_feed(int argc, char **argv)
@@ -386,18 +408,11 @@ static int cmd_feed(int argc, char **argv)
 			printf("feed '%s' now accepts packages signed by '%s'\n", argv[optind],
 			       argv[optind + 1]);
 	} else if (!strcmp(sub, "list")) {
-		static const char *keys[] = { "name", "private", "allow_unsigned", "packages" };
-		char *json = NULL;
+		static const char *const keys[] = { "name", "private", "allow_unsigned",
+						    "packages" };
 
-		repo = open_repo(&c);
-		if (!repo)
-			return 1;
-		ret = bpk_repo__feed_list(repo, &json, &err);
-		if (ret)
-			ret = fail_repo(&err, "cannot list the feeds");
-		else
-			print_json_or_lines(json, c.json, keys, ARRAY_SIZE(keys));
-		free(json);
+		return list_command(&c, bpk_repo__feed_list, "cannot list the feeds", keys,
+				    ARRAY_SIZE(keys));
 	} else {
 		return usage_error("unknown feed command '%s'", sub);
 	}
@@ -448,18 +463,10 @@ static int cmd_token(int argc, char **argv)
 			free(token);
 		}
 	} else if (!strcmp(sub, "list")) {
-		static const char *keys[] = { "id", "feed", "scope", "expires", "revoked" };
-		char *json = NULL;
+		static const char *const keys[] = { "id", "feed", "scope", "expires", "revoked" };
 
-		repo = open_repo(&c);
-		if (!repo)
-			return 1;
-		ret = bpk_repo__token_list(repo, &json, &err);
-		if (ret)
-			ret = fail_repo(&err, "cannot list the tokens");
-		else
-			print_json_or_lines(json, c.json, keys, ARRAY_SIZE(keys));
-		free(json);
+		return list_command(&c, bpk_repo__token_list, "cannot list the tokens", keys,
+				    ARRAY_SIZE(keys));
 	} else if (!strcmp(sub, "revoke")) {
 		if (optind + 1 != argc)
 			return usage_error("token revoke takes one ID");
@@ -480,26 +487,14 @@ static int cmd_token(int argc, char **argv)
 
 static int cmd_audit(int argc, char **argv)
 {
-	static const char *keys[] = { "time", "actor", "action", "subject", "detail" };
-	struct bpk_repo_error err = BPK_REPO_ERROR_INIT;
+	static const char *const keys[] = { "time", "actor", "action", "subject", "detail" };
 	struct common c = { 0 };
-	struct bpk_repo *repo;
-	char *json = NULL;
 	int ret = parse_common(argc, argv, &c);
 
 	if (ret)
 		return ret;
-	repo = open_repo(&c);
-	if (!repo)
-		return 1;
-	ret = bpk_repo__audit(repo, &json, &err);
-	if (ret)
-		ret = fail_repo(&err, "cannot read the audit log");
-	else
-		print_json_or_lines(json, c.json, keys, ARRAY_SIZE(keys));
-	free(json);
-	bpk_repo__free(repo);
-	return ret;
+	return list_command(&c, bpk_repo__audit, "cannot read the audit log", keys,
+			    ARRAY_SIZE(keys));
 }
 
 static int cmd_export(int argc, char **argv)
