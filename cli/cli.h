@@ -29,6 +29,7 @@ extern const struct cmd cmd_load, cmd_unload;
 extern const struct cmd cmd_repo, cmd_search, cmd_info, cmd_publish, cmd_fetch, cmd_install;
 extern const struct cmd cmd_yank;
 extern const struct cmd cmd_apply, cmd_status, cmd_detach;
+extern const struct cmd cmd_check;
 
 /* The command table (main.c), for help output. */
 const struct cmd *cli_find_cmd(const char *name);

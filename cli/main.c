@@ -17,6 +17,7 @@ static const struct cmd *const commands[] = {
 	&cmd_key, &cmd_sign, &cmd_verify, &cmd_trust, &cmd_index, &cmd_repo, &cmd_search,
 	&cmd_info, &cmd_publish, &cmd_yank, &cmd_fetch, &cmd_install, &cmd_load, &cmd_unload,
 	&cmd_apply, &cmd_status, &cmd_detach,
+	&cmd_check,
 };
 
 static const char main_usage[] =

@@ -68,6 +68,7 @@ const char *bpk_version(void);
 #include <bpk/repo_client.h>
 #include <bpk/chain.h>
 #include <bpk/agent.h>
+#include <bpk/check.h>
 
 #ifdef __cplusplus
 }
