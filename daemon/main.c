@@ -23,7 +23,8 @@ static const char usage[] =
 	"options:\n"
 	"  --listen ADDR:PORT  where the API listens (default 127.0.0.1:7080)\n"
 	"  --state DIR         the agent's database (default /var/lib/bpkd)\n"
-	"  --repo URL          a bpk repository (may repeat; recorded, not used by this version)\n"
+	"  --repo URL          a bpk repository that programs naming a package come from (may\n"
+	"                      repeat); added to STATE/repos.d on first use, its key pinned\n"
 	"  --trust DIR         the trust policy (default " BPK_TRUST_DIR ")\n"
 	"  --allow-unsigned    run unsigned packages and l3afd-layout archives (development only)\n"
 	"  --pin-root DIR      where programs, maps and links are pinned (default /sys/fs/bpf/bpk)\n"
@@ -202,11 +203,10 @@ int main(int argc, char **argv)
 	}
 	if (s.allow_unsigned)
 		fprintf(stderr, "bpkd: WARNING: --allow-unsigned: unsigned packages and l3afd-layout archives will run; for development only\n");
-	if (s.repo_cnt)
-		fprintf(stderr, "bpkd: note: --repo is recorded but not used yet: name artifacts by path or URL\n");
 	{
 		BPK_OPTS(bpk_agent_opts, aopts, .state_dir = s.state ?: "/var/lib/bpkd",
-			 .pin_root = s.pin_root, .trust = trust, .allow_unsigned = s.allow_unsigned);
+			 .pin_root = s.pin_root, .trust = trust, .allow_unsigned = s.allow_unsigned,
+			 .repos = (const char *const *)s.repos, .repo_cnt = s.repo_cnt);
 
 		d.agent = bpk_agent__open(&aopts, &error);
 	}

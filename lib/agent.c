@@ -24,6 +24,7 @@
 
 #include <bpk/agent.h>
 #include <bpk/chain.h>
+#include <bpk/repo_client.h>
 
 #define LOG_SIZE (256U << 10)
 /* Largest object read out of an l3afd archive. */
@@ -38,6 +39,10 @@ struct bpk_agent {
 	const struct bpk_trust *trust;
 	bool allow_unsigned;
 	unsigned int timeout;
+	char **repos;		/* --repo URLs */
+	size_t repo_cnt;
+	/* The repository client of the apply under way (a fresh index view per apply), or NULL. */
+	struct bpk_repo_client *rc;
 	struct agent_db *db;
 	json_t *configs;	/* {iface: l3afd entry} */
 	json_t *chains;		/* {iface: {hook: [stage...]}} */
@@ -284,7 +289,8 @@ out:
 
 /* A verified .bpk: its signer and the object that holds the program. */
 static int from_package(const struct bpk_agent *a, struct artifact *art,
-			const struct bpk_agent_prog *p, struct bpk_error *error, const char *field)
+			const struct bpk_agent_prog *p, const char *version, struct bpk_error *error,
+			const char *field)
 {
 	BPK_OPTS(bpk_verify_opts, vopts, .allow_unsigned = a->allow_unsigned);
 	struct bpk_verify_result *res = bpk_verify_result__new();
@@ -316,9 +322,9 @@ static int from_package(const struct bpk_agent *a, struct artifact *art,
 		return -EKEYREJECTED;
 	}
 	man = bpk_pkg__manifest(art->pkg);
-	if (p->version[0] && strcmp(p->version, bpk_manifest__version(man))) {
+	if (version[0] && strcmp(version, bpk_manifest__version(man))) {
 		bpk_error__set(error, NULL, field, "%s.version: '%s', but '%s' is version %s", field,
-			       p->version, p->artifact, bpk_manifest__version(man));
+			       version, p->artifact, bpk_manifest__version(man));
 		bpk_verify_result__free(res);
 		return -EINVAL;
 	}
@@ -350,6 +356,285 @@ static int from_package(const struct bpk_agent *a, struct artifact *art,
 	return art->info ? 0 : -ENOMEM;
 }
 
+/* ---- programs from bpk repositories ---- */
+
+static bool same_url(const char *x, const char *y)
+{
+	size_t nx = strlen(x), ny = strlen(y);
+
+	while (nx && x[nx - 1] == '/')
+		nx--;
+	while (ny && y[ny - 1] == '/')
+		ny--;
+	return nx == ny && !strncmp(x, y, nx);
+}
+
+/* A repository name for a --repo URL: its host and port, "127.0.0.1-8080". */
+static char *repo_name_of(const char *url)
+{
+	const char *h = strstr(url, "://");
+	char *name, *q;
+
+	h = h ? h + 3 : url;
+	name = strndup(h, strcspn(h, "/?#"));
+	for (q = name; q && *q; q++) {
+		*q = (char)(*q >= 'A' && *q <= 'Z' ? *q - 'A' + 'a' : *q);
+		if (!((*q >= 'a' && *q <= 'z') || (*q >= '0' && *q <= '9') || *q == '.' ||
+		      *q == '-'))
+			*q = '-';
+	}
+	if (name && (!name[0] || name[0] == '.' || name[0] == '-' || strlen(name) > 64)) {
+		free(name);
+		name = strdup("repo");
+	}
+	return name;
+}
+
+/*
+ * The repository client of this apply: STATE/repos.d, with every --repo URL that is not
+ * configured there added (its root key trusted on first use and kept from then on).
+ */
+static int repo_client(struct bpk_agent *a, struct bpk_error *error,
+		       struct bpk_repo_client **ret)
+{
+	_cleanup_free_ char *cache = NULL;
+	size_t i, j;
+	int err;
+
+	if (a->rc) {
+		*ret = a->rc;
+		return 0;
+	}
+	cache = path_join(a->state_dir, "cache");
+	if (!cache)
+		return -ENOMEM;
+	{
+		BPK_OPTS(bpk_repo_client_opts, opts, .config_dir = a->state_dir,
+			 .cache_dir = cache, .timeout = a->timeout);
+
+		a->rc = bpk_repo_client__new(&opts);
+	}
+	if (!a->rc)
+		return -errno;
+	err = bpk_repo_client__load_config(a->rc);
+	if (err) {
+		bpk_error__set(error, NULL, NULL, "cannot read the repositories in %s/%s: %s",
+			       a->state_dir, BPK_REPO_CONFIG_SUBDIR, bpk_repo_client__errstr(a->rc));
+		goto fail;
+	}
+	for (i = 0; i < a->repo_cnt; i++) {
+		_cleanup_free_ char *name = NULL;
+		bool known = false;
+
+		for (j = 0; j < bpk_repo_client__repo_cnt(a->rc); j++)
+			known = known ||
+				same_url(bpk_repo__url(bpk_repo_client__repo(a->rc, j)), a->repos[i]);
+		if (known)
+			continue;
+		name = repo_name_of(a->repos[i]);
+		if (!name) {
+			err = -ENOMEM;
+			goto fail;
+		}
+		err = bpk_repo_client__add(a->rc, name, a->repos[i], NULL, NULL);
+		if (err == -EEXIST) {
+			/* another URL already took the name: number this one */
+			char *alt = xasprintf("%.56s-%zu", name, i);
+
+			free(name);
+			name = alt;
+			err = name ? bpk_repo_client__add(a->rc, name, a->repos[i], NULL, NULL) : -ENOMEM;
+		}
+		if (err) {
+			bpk_error__set(error, NULL, NULL, "cannot add the bpk repository '%s': %s",
+				       a->repos[i], bpk_repo_client__errstr(a->rc));
+			goto fail;
+		}
+		pr_warn("added repository '%s' (%s), its root key trusted on first use and pinned from now on\n",
+			name, a->repos[i]);
+	}
+	*ret = a->rc;
+	return 0;
+fail:
+	bpk_repo_client__free(a->rc);
+	a->rc = NULL;
+	return err == -ENOENT ? -EIO : err;
+}
+
+static bool is_l3afd_archive(const char *artifact)
+{
+	return str_has_suffix(artifact, ".tar.gz") || str_has_suffix(artifact, ".tgz") ||
+	       str_has_suffix(artifact, ".zip") || str_has_suffix(artifact, ".o");
+}
+
+/*
+ * Whether p names a package of a bpk repository (docs/spec/agent.md §3): its artifact is no
+ * path, URL or l3afd archive, and ebpf_package_repo_url is empty or a configured repository's
+ * URL. Returns 1 with *ret_repo (NULL: any repository), 0 (not a repository package) or -errno.
+ */
+static int repo_package(struct bpk_agent *a, const struct bpk_agent_prog *p, const char *field,
+			struct bpk_error *error, const struct bpk_repo **ret_repo)
+{
+	const char *url = p->ebpf_package_repo_url;
+	struct bpk_repo_client *rc = NULL;
+	size_t i;
+	int err;
+
+	*ret_repo = NULL;
+	if (strstr(p->artifact, "://") || p->artifact[0] == '/' || is_l3afd_archive(p->artifact))
+		return 0;
+	if (url[0]) {
+		bool listed = false;
+
+		/* Only --repo and repos.d URLs are bpk repositories; others keep l3afd's layout. */
+		for (i = 0; i < a->repo_cnt; i++)
+			listed = listed || same_url(a->repos[i], url);
+		if (!listed) {
+			_cleanup_free_ char *dir = path_join(a->state_dir, BPK_REPO_CONFIG_SUBDIR);
+			struct stat st;
+
+			if (!dir)
+				return -ENOMEM;
+			if (stat(dir, &st))
+				return 0;
+		}
+	}
+	err = repo_client(a, error, &rc);
+	if (err)
+		return err;
+	if (!bpk_repo_client__repo_cnt(rc)) {
+		if (url[0])
+			return 0;
+		bpk_error__set(error, NULL, field,
+			       "%s: '%s' names no path or URL, so it is a bpk package, but no bpk repository is configured (bpkd --repo URL)",
+			       field, p->artifact[0] ? p->artifact : p->name);
+		return -EINVAL;
+	}
+	if (!url[0])
+		return 1;
+	for (i = 0; i < bpk_repo_client__repo_cnt(rc); i++)
+		if (same_url(bpk_repo__url(bpk_repo_client__repo(rc, i)), url)) {
+			*ret_repo = bpk_repo_client__repo(rc, i);
+			return 1;
+		}
+	return 0;
+}
+
+/* NAME or NAME@RANGE of a repository package: artifact without ".bpk", else name. */
+static char *repo_spec(const struct bpk_agent_prog *p)
+{
+	const char *n = p->artifact[0] ? p->artifact : p->name;
+	size_t len = strlen(n) - (str_has_suffix(n, ".bpk") ? 4 : 0);
+
+	return p->version[0] ? xasprintf("%.*s@%s", (int)len, n, p->version)
+			     : xasprintf("%.*s", (int)len, n);
+}
+
+static int repo_error(struct bpk_agent *a, int err, const char *spec, const char *field,
+		      struct bpk_error *error)
+{
+	bpk_error__set(error, NULL, field, "%s: cannot resolve the bpk package '%s': %s", field,
+		       spec, bpk_repo_client__errstr(a->rc));
+	return err == -EINVAL || err == -ENOENT || err == -EKEYREJECTED ? err : -EIO;
+}
+
+/*
+ * The version and digest p resolves to now, for its stage identity: a new version in range
+ * is a new stage. "" when p is not a repository package. Caller frees; NULL on error.
+ */
+static char *repo_identity(struct bpk_agent *a, const struct bpk_agent_prog *p,
+			   const char *field, struct bpk_error *error, int *ret_err)
+{
+	_cleanup_free_ char *spec = NULL;
+	const struct bpk_repo *repo, *chosen;
+	struct bpk_index_target t;
+	int err;
+
+	err = repo_package(a, p, field, error, &repo);
+	if (err <= 0) {
+		*ret_err = err;
+		return err ? NULL : strdup("");
+	}
+	spec = repo_spec(p);
+	if (!spec) {
+		*ret_err = -ENOMEM;
+		return NULL;
+	}
+	if (!bpk_repo_spec__valid(spec)) {
+		bpk_error__set(error, NULL, field,
+			       "%s: '%s' is not a bpk package name with a SemVer range in version",
+			       field, spec);
+		*ret_err = -EINVAL;
+		return NULL;
+	}
+	err = bpk_repo_client__resolve(a->rc, repo, spec, &chosen, &t);
+	if (err) {
+		*ret_err = repo_error(a, err, spec, field, error);
+		return NULL;
+	}
+	return xasprintf("%s|%s@%s|%s", bpk_repo__name(chosen), t.name, t.version, t.sha256);
+}
+
+/*
+ * A package from a bpk repository: the index chain verified, the package checked against the
+ * index (size, SHA-256) and the trust policy, taken from STATE/cache/packages/ when a copy
+ * there matches (no download), then opened as any .bpk.
+ */
+static int from_repo(struct bpk_agent *a, const struct bpk_agent_prog *p,
+		     const struct bpk_repo *repo, const char *field, struct bpk_error *error,
+		     struct artifact *art, char **ret_loc)
+{
+	BPK_OPTS(bpk_repo_fetch_opts, fopts, .trust = a->trust,
+		 .allow_unsigned = a->allow_unsigned);
+	_cleanup_free_ char *spec = repo_spec(p), *dir = path_join(a->state_dir, "fetch");
+	_cleanup_free_ char *loc = NULL, *version = NULL;
+	struct bpk_verify_result *res = bpk_verify_result__new();
+	struct bpk_repo_fetched got;
+	int err;
+
+	if (!spec || !dir || !res) {
+		bpk_verify_result__free(res);
+		return -ENOMEM;
+	}
+	fopts.result = res;
+	err = bpk_repo_client__fetch(a->rc, repo, spec, dir, &fopts, &got);
+	if (err == -EKEYREJECTED) {
+		bpk_error__set(error, NULL, field, "%s: package '%s' refused: %s", field, spec,
+			       bpk_verify_result__reason(res) ?: bpk_repo_client__errstr(a->rc));
+	} else if (err == -EBADMSG) {
+		bpk_error__set(error, NULL, field, "%s: package '%s' refused: %s", field, spec,
+			       bpk_repo_client__errstr(a->rc));
+		err = -EKEYREJECTED;
+	} else if (err) {
+		err = repo_error(a, err, spec, field, error);
+	}
+	bpk_verify_result__free(res);
+	if (err)
+		return err;
+	loc = xasprintf("%s/v1/packages/%s/%s/package.bpk", bpk_repo__url(got.repo),
+			got.target.name, got.target.version);
+	version = strdup(got.target.version);
+	if (!loc || !version) {
+		unlink(got.path);
+		return -ENOMEM;
+	}
+	err = read_file(got.path, BPK_DEFAULT_MAX_COMPRESSED, &art->raw, &art->raw_size);
+	unlink(got.path);
+	if (err) {
+		bpk_error__set(error, NULL, field, "%s: cannot read the fetched '%s': %s", field,
+			       spec, strerror(-err));
+		return err;
+	}
+	err = from_package(a, art, p, version, error, field);
+	if (err)
+		return err;
+	json_object_set_new(art->info, "digest", json_string(got.target.sha256));
+	json_object_set_new(art->info, "repo", json_string(bpk_repo__name(got.repo)));
+	json_object_set_new(art->info, "from_cache", json_boolean(got.from_cache));
+	*ret_loc = TAKE_PTR(loc);
+	return 0;
+}
+
 /*
  * Where p's artifact is: an absolute path or URL in artifact, or l3afd's layout
  * {ebpf_package_repo_url}/{name}/{version}/{platform}/{artifact}.
@@ -366,15 +651,28 @@ static char *locate(const struct bpk_agent_prog *p)
 	return xasprintf("%.*s/%s/%s/linux/%s", (int)n, url, p->name, p->version, p->artifact);
 }
 
-static int resolve(const struct bpk_agent *a, const struct bpk_agent_prog *p, const char *field,
+static int resolve(struct bpk_agent *a, const struct bpk_agent_prog *p, const char *field,
 		   struct bpk_error *error, struct artifact *art, char **ret_loc)
 {
 	_cleanup_free_ char *loc = NULL;
+	const struct bpk_repo *repo;
 	int err;
 
+	err = repo_package(a, p, field, error, &repo);
+	if (err < 0)
+		return err;
+	if (err)
+		return from_repo(a, p, repo, field, error, art, ret_loc);
 	if (!p->artifact[0]) {
 		bpk_error__set(error, NULL, field, "%s.artifact: required", field);
 		return -EINVAL;
+	}
+	/* Refused before anything is downloaded. */
+	if (!str_has_suffix(p->artifact, ".bpk") && !a->allow_unsigned) {
+		bpk_error__set(error, NULL, field,
+			       "%s: '%s' is not a bpk package, so nothing vouches for it; bpkd runs such artifacts only with --allow-unsigned",
+			       field, p->artifact);
+		return -EKEYREJECTED;
 	}
 	if (!strstr(p->artifact, "://") && p->artifact[0] != '/' && !p->ebpf_package_repo_url[0]) {
 		bpk_error__set(error, NULL, field,
@@ -389,12 +687,7 @@ static int resolve(const struct bpk_agent *a, const struct bpk_agent_prog *p, co
 	if (err)
 		return err;
 	if (str_has_suffix(p->artifact, ".bpk")) {
-		err = from_package(a, art, p, error, field);
-	} else if (!a->allow_unsigned) {
-		bpk_error__set(error, NULL, field,
-			       "%s: '%s' is not a bpk package, so nothing vouches for it; bpkd runs such artifacts only with --allow-unsigned",
-			       field, p->artifact);
-		err = -EKEYREJECTED;
+		err = from_package(a, art, p, p->version, error, field);
 	} else if (art->raw_size >= 4 && !memcmp(art->raw, "\177ELF", 4)) {
 		art->data = art->raw;
 		art->size = art->raw_size;
@@ -475,6 +768,19 @@ static int write_map_args(const char *dir, json_t *map_args, const char *field,
 			return err;
 	}
 	return 0;
+}
+
+/* Write back the map_args of stages (a rolled-back apply may have rewritten kept stages'). */
+static void rewrite_map_args(json_t *stages)
+{
+	struct bpk_error ignored = BPK_ERROR_INIT;
+	json_t *rec;
+	size_t i;
+
+	json_array_foreach(stages, i, rec)
+		if (jstr(rec, "dir")[0])
+			write_map_args(jstr(rec, "dir"), json_object_get(rec, "map_args"), "", &ignored);
+	bpk_error__release(&ignored);
 }
 
 /* map_args of p as the stage record keeps them: [{"name", "args": [{"key", "value"}]}]. */
@@ -563,6 +869,12 @@ static int load_stage(const struct bpk_agent_prog *p, int hook, const struct art
 		err = -EINVAL;
 		goto out;
 	}
+	/* DESIGN.md §4: refuse what cannot run here with the check's reason, before loading. */
+	err = bpk_check__before_load(art->data, art->size,
+				     art->pkg ? bpk_pkg__manifest(art->pkg) : NULL,
+				     bpf_program__name(chosen), field, error);
+	if (err)
+		goto out;
 	bpf_object__for_each_map(map, obj) {
 		if (bpf_map__type(map) != BPF_MAP_TYPE_PROG_ARRAY)
 			continue;
@@ -590,7 +902,11 @@ static int load_stage(const struct bpk_agent_prog *p, int hook, const struct art
 	bpf_object__for_each_map(map, obj) {
 		_cleanup_free_ char *mp = NULL;
 
-		if (bpf_map__is_pinned(map))
+		/*
+		 * libbpf's internal maps (.rodata, .bss, ...) live as long as the program; their
+		 * names hold a '.', which bpffs refuses, and map_args never name them.
+		 */
+		if (bpf_map__is_pinned(map) || bpf_map__is_internal(map))
 			continue;
 		mp = xasprintf("%s/maps/%s", dir, bpf_map__name(map));
 		err = mp ? bpk_chain__pin(bpf_map__fd(map), mp) : -ENOMEM;
@@ -871,8 +1187,22 @@ static int plan_hook(struct bpk_agent *a, const char *iface, int hook,
 	if (!pl->want)
 		return -ENOMEM;
 	for (i = 0; i < n; i++) {
-		_cleanup_free_ char *id = identity(progs[i]);
-		json_t *rec = json_pack("{s:s, s:I, s:s?, s:o, s:o}", "name", progs[i]->name,
+		_cleanup_free_ char *base = identity(progs[i]), *field = NULL, *pkg = NULL;
+		_cleanup_free_ char *id = NULL;
+		json_t *rec;
+		size_t k;
+
+		for (k = 0; k < want->prog_cnt[hook]; k++)
+			if (&want->progs[hook][k] == progs[i])
+				break;
+		field = xasprintf("%s.bpf_programs.%s[%zu]", iface, bpk_agent_hook__name(hook), k);
+		if (!base || !field)
+			return -ENOMEM;
+		pkg = repo_identity(a, progs[i], field, error, &err);
+		if (!pkg)
+			return err ?: -ENOMEM;
+		id = pkg[0] ? xasprintf("%s|%s", base, pkg) : strdup(base);
+		rec = json_pack("{s:s, s:I, s:s?, s:o, s:o}", "name", progs[i]->name,
 					"seq_id", (json_int_t)progs[i]->seq_id, "identity", id,
 					"map_args", map_args_json(progs[i]), "monitor_maps",
 					monitor_maps_json(progs[i]));
@@ -1171,6 +1501,8 @@ static int apply_iface(struct bpk_agent *a, enum bpk_agent_op op,
 	if (err) {
 		for (h = BPK_AGENT_HOOK_TC_INGRESS; h < TC_HOOK_CNT; h++)
 			tc_detach_new(&plans[h]);
+		for (h = 0; h < TC_HOOK_CNT; h++)
+			rewrite_map_args(cur_chain(a, f->iface, h));
 		agent_db_drop_pending(a->db, f->iface);
 		goto fail;
 	}
@@ -1240,10 +1572,44 @@ int bpk_agent__apply(struct bpk_agent *a, enum bpk_agent_op op,
 		err = apply_iface(a, op, &payload->ifaces[i], error);
 	if (err)
 		a->apply_errors++;
+	/* The next apply sees the repositories' indexes as they are then. */
+	bpk_repo_client__free(a->rc);
+	a->rc = NULL;
 	return err;
 }
 
 /* ---- open and re-adopt ---- */
+
+/* Whether the root pinned in hdir is attached to an interface through its pinned link. */
+static bool xdp_root_attached(const char *hdir)
+{
+	struct bpk_chain_link_info li;
+	struct bpk_xdp_root root;
+	bool ok;
+
+	if (bpk_xdp_root__open_pinned(hdir, &root))
+		return false;
+	ok = root.link_fd >= 0 && bpk_chain_link__info(root.link_fd, &li) == 0 && li.ifindex;
+	bpk_xdp_root__release(&root);
+	return ok;
+}
+
+/* Fill link_id of each TC stage from its pinned link (a pending record was written before). */
+static void tc_link_ids(json_t *stages)
+{
+	struct bpk_chain_link_info li;
+	json_t *rec;
+	size_t i;
+	int fd;
+
+	json_array_foreach(stages, i, rec) {
+		if (open_sub(jstr(rec, "dir"), "link", NULL, &fd))
+			continue;
+		if (bpk_chain_link__info(fd, &li) == 0)
+			json_object_set_new(rec, "link_id", json_integer(li.link_id));
+		close(fd);
+	}
+}
 
 /* Whether the kernel runs the chain recorded in stages (XDP: the slots; TC: the links). */
 static bool chain_is_live(struct bpk_agent *a, const char *iface, int hook, json_t *stages)
@@ -1258,6 +1624,11 @@ static bool chain_is_live(struct bpk_agent *a, const char *iface, int hook, json
 	if (!hdir)
 		return false;
 	if (hook == BPK_AGENT_HOOK_XDP_INGRESS) {
+		/* An empty chain runs when no root is attached; any other needs the root attached. */
+		if (!json_array_size(stages))
+			return !xdp_root_attached(hdir);
+		if (!xdp_root_attached(hdir))
+			return false;
 		n = xdp_live_ids(hdir, stages, ids, ARRAY_SIZE(ids));
 		if (n != json_array_size(stages))
 			return false;
@@ -1318,6 +1689,9 @@ static void recover(struct bpk_agent *a, const char *iface, json_t *pending)
 					   chain_is_live(a, iface, h,
 							 json_object_get(phooks, bpk_agent_hook__name(h)));
 	}
+	pr_info("'%s': an apply was cut short; the kernel %s, so it is %s\n", iface,
+		switched ? "runs its chains" : "does not run its chains",
+		switched ? "finished" : "rolled back");
 	for (h = 0; h < TC_HOOK_CNT; h++) {
 		const char *hn = bpk_agent_hook__name(h);
 
@@ -1336,6 +1710,14 @@ static void recover(struct bpk_agent *a, const char *iface, json_t *pending)
 	if (switched) {
 		json_t *cfg = json_object_get(pending, "config");
 
+		/* New TC stages were recorded before their links existed. */
+		for (h = 0; h < TC_HOOK_CNT; h++) {
+			json_array_foreach(json_object_get(phooks, bpk_agent_hook__name(h)), i, rec)
+				json_object_del(rec, "old_map_args");
+			if (h != BPK_AGENT_HOOK_XDP_INGRESS)
+				tc_link_ids(json_object_get(phooks, bpk_agent_hook__name(h)));
+		}
+
 		agent_db_commit(a->db, iface, json_is_object(cfg) ? cfg : NULL, phooks);
 		if (json_is_object(cfg))
 			json_object_set(a->configs, iface, cfg);
@@ -1346,6 +1728,9 @@ static void recover(struct bpk_agent *a, const char *iface, json_t *pending)
 		else
 			json_object_del(a->chains, iface);
 	} else {
+		/* Kept stages may have had their new map_args written: the old ones go back. */
+		for (h = 0; h < TC_HOOK_CNT; h++)
+			rewrite_map_args(json_object_get(chooks, bpk_agent_hook__name(h)));
 		agent_db_drop_pending(a->db, iface);
 	}
 }
@@ -1374,12 +1759,25 @@ static void collect_orphans(struct bpk_agent *a)
 				if (p && !has_dir(stages, p)) {
 					json_t *rec = json_pack("{s:s}", "dir", p);
 
+					pr_info("removing '%s', which no applied chain records\n", p);
+
 					remove_stage(rec);
 					json_decref(rec);
 				}
 			}
 			if (hd)
 				closedir(hd);
+			/* A root that no committed XDP chain uses (a first chain cut short). */
+			if (hdir && h == BPK_AGENT_HOOK_XDP_INGRESS && !json_array_size(stages))
+				bpk_xdp_root__unpin(hdir);
+			if (hdir)
+				rmdir(hdir);
+		}
+		{
+			_cleanup_free_ char *idir = path_join(a->pin_root, de->d_name);
+
+			if (idir)
+				rmdir(idir);
 		}
 	}
 	if (d)
@@ -1410,6 +1808,20 @@ struct bpk_agent *bpk_agent__open(const struct bpk_agent_opts *opts, struct bpk_
 	a->trust = OPTS_GET(opts, trust, NULL);
 	a->allow_unsigned = OPTS_GET(opts, allow_unsigned, false);
 	a->timeout = OPTS_GET(opts, timeout, 0) ?: 30;
+	if (OPTS_GET(opts, repo_cnt, 0)) {
+		a->repos = calloc(opts->repo_cnt, sizeof(*a->repos));
+		if (!a->repos) {
+			err = -ENOMEM;
+			goto fail;
+		}
+		for (a->repo_cnt = 0; a->repo_cnt < opts->repo_cnt; a->repo_cnt++) {
+			a->repos[a->repo_cnt] = strdup(opts->repos[a->repo_cnt]);
+			if (!a->repos[a->repo_cnt]) {
+				err = -ENOMEM;
+				goto fail;
+			}
+		}
+	}
 	db_path = path_join(state, BPK_AGENT_DB_NAME);
 	if (!a->state_dir || !a->pin_root || !db_path) {
 		err = -ENOMEM;
@@ -1457,6 +1869,10 @@ void bpk_agent__free(struct bpk_agent *a)
 	if (!a)
 		return;
 	agent_db_close(a->db);
+	bpk_repo_client__free(a->rc);
+	while (a->repo_cnt)
+		free(a->repos[--a->repo_cnt]);
+	free(a->repos);
 	json_decref(a->configs);
 	json_decref(a->chains);
 	free(a->state_dir);

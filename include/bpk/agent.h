@@ -138,8 +138,15 @@ struct bpk_agent_opts {
 	const struct bpk_trust *trust;	/* borrowed, must outlive the agent; NULL: trust nothing */
 	bool allow_unsigned;		/* accept unsigned .bpk and l3afd-layout archives */
 	unsigned int timeout;		/* seconds for a download; 0: 30 */
+	/*
+	 * bpk repositories (base URLs) that programs naming a package resolve from, besides
+	 * those configured in STATE/repos.d; one not configured there yet is added (its root
+	 * key trusted on first use) at the first apply that needs a repository.
+	 */
+	const char *const *repos;
+	size_t repo_cnt;
 };
-#define bpk_agent_opts__last_field timeout
+#define bpk_agent_opts__last_field repo_cnt
 
 /*
  * Open the agent: create or open STATE/bpkd.db and re-adopt what it recorded and what is

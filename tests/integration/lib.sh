@@ -318,3 +318,29 @@ open(sys.argv[3], "wb").write(data)
 print(data.split(b" ", 2)[1].decode() if data.startswith(b"HTTP/") else "none")
 PY
 }
+
+# ---- two hosts joined by a wire ----
+
+# veth_pair NET: namespaces NS_TX and NS_RX joined by a veth (veth-tx at NET.1, veth-rx at
+# NET.2; both ends are born inside the namespaces, so the host's interfaces are never touched;
+# lo up in both), and PIN, a bpffs of this test alone outside /sys ('ip netns exec' remounts
+# /sys, keeps the rest). Everything carries the test's pid and goes at exit.
+veth_pair() {
+	NS_TX=bpk-${TEST_NAME%%-*}-tx-$$
+	NS_RX=bpk-${TEST_NAME%%-*}-rx-$$
+	PIN=$SCRATCH/bpffs
+	mkdir "$PIN" && mount -t bpf bpf "$PIN" || skip "cannot mount a bpf filesystem on $PIN"
+	at_exit "umount -l '$PIN'"
+	ip netns add "$NS_TX" || skip "cannot create a network namespace"
+	at_exit "ip netns del '$NS_TX'"
+	ip netns add "$NS_RX" || fail "cannot create a second network namespace"
+	at_exit "ip netns del '$NS_RX'"
+	ip -n "$NS_TX" link add veth-tx type veth peer name veth-rx netns "$NS_RX" &&
+		ip -n "$NS_TX" addr add "$1.1/24" dev veth-tx &&
+		ip -n "$NS_RX" addr add "$1.2/24" dev veth-rx &&
+		ip -n "$NS_TX" link set veth-tx up &&
+		ip -n "$NS_RX" link set veth-rx up &&
+		ip -n "$NS_TX" link set lo up &&
+		ip -n "$NS_RX" link set lo up ||
+		fail "cannot set up the veth pair"
+}

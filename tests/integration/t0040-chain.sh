@@ -12,24 +12,7 @@ TOOL=$BPK_TEST_BUILDDIR/tests/chain-tool
 [ -x "$TOOL" ] || fail "$TOOL is not built"
 "$TOOL" tcx-probe 2>"$SCRATCH/probe.err" || skip "no TCX here: $(cat "$SCRATCH/probe.err")"
 
-# Everything this test makes carries its pid, so that two runs never meet, and goes at exit.
-NS_TX=bpk-t0040-tx-$$
-NS_RX=bpk-t0040-rx-$$
-# A bpffs of this test alone, outside /sys: 'ip netns exec' remounts /sys, but keeps the rest.
-PIN=$SCRATCH/bpffs
-mkdir "$PIN" && mount -t bpf bpf "$PIN" || skip "cannot mount a bpf filesystem on $PIN"
-at_exit "umount -l '$PIN'"
-ip netns add "$NS_TX" || skip "cannot create a network namespace"
-at_exit "ip netns del '$NS_TX'"
-ip netns add "$NS_RX" || fail "cannot create a second network namespace"
-at_exit "ip netns del '$NS_RX'"
-# Both ends are born inside the namespaces: the host's interfaces are never touched.
-ip -n "$NS_TX" link add veth-tx type veth peer name veth-rx netns "$NS_RX" &&
-	ip -n "$NS_TX" addr add 10.240.40.1/24 dev veth-tx &&
-	ip -n "$NS_RX" addr add 10.240.40.2/24 dev veth-rx &&
-	ip -n "$NS_TX" link set veth-tx up &&
-	ip -n "$NS_RX" link set veth-rx up ||
-	fail "cannot set up the veth pair"
+veth_pair 10.240.40
 
 rx() {
 	ip netns exec "$NS_RX" "$TOOL" "$@"

@@ -14,23 +14,7 @@ TOOL=$BPK_TEST_BUILDDIR/tests/chain-tool
 [ -x "$BPKD" ] || fail "$BPKD is not built"
 "$TOOL" tcx-probe 2>"$SCRATCH/probe.err" || skip "no TCX here: $(cat "$SCRATCH/probe.err")"
 
-NS_TX=bpk-t0050-tx-$$
-NS_RX=bpk-t0050-rx-$$
-# A bpffs of this test alone, outside /sys ('ip netns exec' remounts /sys, keeps the rest).
-PIN=$SCRATCH/bpffs
-mkdir "$PIN" && mount -t bpf bpf "$PIN" || skip "cannot mount a bpf filesystem on $PIN"
-at_exit "umount -l '$PIN'"
-ip netns add "$NS_TX" || skip "cannot create a network namespace"
-at_exit "ip netns del '$NS_TX'"
-ip netns add "$NS_RX" || fail "cannot create a second network namespace"
-at_exit "ip netns del '$NS_RX'"
-ip -n "$NS_TX" link add veth-tx type veth peer name veth-rx netns "$NS_RX" &&
-	ip -n "$NS_TX" addr add 10.240.50.1/24 dev veth-tx &&
-	ip -n "$NS_RX" addr add 10.240.50.2/24 dev veth-rx &&
-	ip -n "$NS_TX" link set veth-tx up &&
-	ip -n "$NS_RX" link set veth-rx up &&
-	ip -n "$NS_RX" link set lo up ||
-	fail "cannot set up the veth pair"
+veth_pair 10.240.50
 
 cd "$SCRATCH"
 say "packages: c1, c2 (XDP counters), mode (XDP, map_args), t1, t2 (TC counters), signed"
