@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -32,6 +33,8 @@
 /* Longest XDP chain the kernel's tail-call limit (33) lets run whole, root included. */
 #define XDP_CHAIN_MAX 32
 #define TC_HOOK_CNT 3
+/* Most probes one interface entry runs: each is a program, a link and a directory of pins. */
+#define PROBES_MAX 64
 
 struct bpk_agent {
 	char *state_dir;
@@ -63,6 +66,17 @@ static const char *jstr(json_t *obj, const char *key)
 static int64_t jint(json_t *obj, const char *key)
 {
 	return json_integer_value(json_object_get(obj, key));
+}
+
+static bool has_dir(json_t *stages, const char *dir)
+{
+	json_t *rec;
+	size_t i;
+
+	json_array_foreach(stages, i, rec)
+		if (!strcmp(jstr(rec, "dir"), dir))
+			return true;
+	return false;
 }
 
 static char *hook_dir(const struct bpk_agent *a, const char *iface, int hook)
@@ -707,12 +721,33 @@ static int resolve(struct bpk_agent *a, const struct bpk_agent_prog *p, const ch
 
 /* ---- loading one stage ---- */
 
+/* Whether libbpf can attach a program of section sec by itself (bpf_program__attach). */
+static bool probe_section(const char *sec)
+{
+	static const char *const prefixes[] = { "kprobe/", "kretprobe/", "tracepoint/", "tp/",
+						"raw_tp/", "raw_tracepoint/" };
+	size_t i;
+
+	for (i = 0; sec && i < ARRAY_SIZE(prefixes); i++)
+		if (str_has_prefix(sec, prefixes[i]) && sec[strlen(prefixes[i])])
+			return true;
+	return false;
+}
+
 static bool fits_hook(struct bpf_program *prog, int hook)
 {
 	enum bpf_prog_type t = bpf_program__type(prog);
 
-	return hook == BPK_AGENT_HOOK_XDP_INGRESS ? t == BPF_PROG_TYPE_XDP
-						  : t == BPF_PROG_TYPE_SCHED_CLS;
+	switch (hook) {
+	case BPK_AGENT_HOOK_XDP_INGRESS:
+		return t == BPF_PROG_TYPE_XDP;
+	case BPK_AGENT_HOOK_PROBES:
+		return (t == BPF_PROG_TYPE_KPROBE || t == BPF_PROG_TYPE_TRACEPOINT ||
+			t == BPF_PROG_TYPE_RAW_TRACEPOINT) &&
+		       probe_section(bpf_program__section_name(prog));
+	default:
+		return t == BPF_PROG_TYPE_SCHED_CLS;
+	}
 }
 
 /* Write map_args into the maps pinned in dir/maps/. */
@@ -822,9 +857,13 @@ static json_t *monitor_maps_json(const struct bpk_agent_prog *p)
 	return arr;
 }
 
-/* Load the program of art into dir: dir/prog, dir/maps/NAME. Fills rec's kernel fields. */
+/*
+ * Load the program of art into dir: dir/prog, dir/maps/NAME. Fills rec's kernel fields. With
+ * ret_obj (probes) the object stays open for bpf_program__attach at the switch: *ret_obj.
+ */
 static int load_stage(const struct bpk_agent_prog *p, int hook, const struct artifact *art,
-		      const char *dir, const char *field, struct bpk_error *error, json_t *rec)
+		      const char *dir, const char *field, struct bpk_error *error, json_t *rec,
+		      struct bpf_object **ret_obj)
 {
 	_cleanup_free_ char *log = calloc(1, LOG_SIZE), *obj_name = NULL, *prog_pin = NULL;
 	struct bpf_program *prog, *chosen = NULL;
@@ -865,7 +904,9 @@ static int load_stage(const struct bpk_agent_prog *p, int hook, const struct art
 			       chosen ? "%s: program '%s' is not of the type %s needs"
 				      : "%s: the object has no program '%s' of the type %s needs",
 			       field, chosen ? bpf_program__name(chosen) : p->entry_function_name,
-			       bpk_agent_hook__name(hook));
+			       hook == BPK_AGENT_HOOK_PROBES
+				       ? "probes (a kprobe/, kretprobe/, tracepoint/, tp/ or raw_tp/ section naming its target)"
+				       : bpk_agent_hook__name(hook));
 		err = -EINVAL;
 		goto out;
 	}
@@ -926,6 +967,12 @@ static int load_stage(const struct bpk_agent_prog *p, int hook, const struct art
 		json_object_set_new(rec, "prog_id", json_integer(info.id));
 	json_object_set_new(rec, "prog", json_string(bpf_program__name(chosen)));
 	json_object_set_new(rec, "map_name", json_string(next_map));
+	if (hook == BPK_AGENT_HOOK_PROBES)
+		json_object_set_new(rec, "section", json_string(bpf_program__section_name(chosen)));
+	if (ret_obj) {
+		*ret_obj = TAKE_PTR(obj);
+		goto out_print;
+	}
 out:
 	/* The pins hold the program and its maps (program arrays included) from here on. */
 	bpf_object__close(obj);
@@ -955,6 +1002,10 @@ struct plan {
 	size_t cur_cnt, want_cnt, p, s;
 	bool loaded[XDP_CHAIN_MAX * 2 + 64];
 	bool attached[XDP_CHAIN_MAX * 2 + 64];
+	/* want[i] is a stage of cur (chains: the prefix and suffix; probes: same identity) */
+	bool kept[XDP_CHAIN_MAX * 2 + 64];
+	/* probes: the objects loaded, open until their programs are attached */
+	struct bpf_object *objs[PROBES_MAX];
 	bool root_created;
 };
 
@@ -1076,6 +1127,10 @@ static void plan_release(struct plan *pl, bool undo)
 {
 	size_t i;
 
+	for (i = 0; i < ARRAY_SIZE(pl->objs); i++) {
+		bpf_object__close(pl->objs[i]);
+		pl->objs[i] = NULL;
+	}
 	if (undo && pl->want)
 		for (i = 0; i < pl->want_cnt; i++)
 			if (pl->loaded[i])
@@ -1165,16 +1220,9 @@ static int plan_hook(struct bpk_agent *a, const char *iface, int hook,
 	err = bpk_agent_iface__chain(want, hook, error, &progs, &n);
 	if (err)
 		return err;
-	if (hook == BPK_AGENT_HOOK_PROBES) {
-		if (n) {
-			bpk_error__set(error, NULL, "probes",
-				       "%s: probes (kprobe/tracepoint programs) are not run by this bpkd yet",
-				       iface);
-			return -EOPNOTSUPP;
-		}
-		return 0;
-	}
-	if (n > (hook == BPK_AGENT_HOOK_XDP_INGRESS ? XDP_CHAIN_MAX : BPK_TCX_MAX_PROGS)) {
+	if (n > (hook == BPK_AGENT_HOOK_XDP_INGRESS ? XDP_CHAIN_MAX
+		 : hook == BPK_AGENT_HOOK_PROBES   ? PROBES_MAX
+						   : BPK_TCX_MAX_PROGS)) {
 		bpk_error__set(error, NULL, bpk_agent_hook__name(hook),
 			       "%s: %zu programs are more than one chain of this hook can run", iface,
 			       n);
@@ -1210,27 +1258,37 @@ static int plan_hook(struct bpk_agent *a, const char *iface, int hook,
 		if (!id || !rec || json_array_append_new(pl->want, rec))
 			return -ENOMEM;
 	}
-	/* The longest common prefix, then the longest common suffix of what is left. */
-	while (pl->p < pl->cur_cnt && pl->p < n &&
+	/*
+	 * Chains: the longest common prefix, then the longest common suffix of what is left.
+	 * Probes have no order: each keeps the stage of its identity, whatever else changes.
+	 */
+	while (hook != BPK_AGENT_HOOK_PROBES && pl->p < pl->cur_cnt && pl->p < n &&
 	       !strcmp(jstr(json_array_get(pl->cur, pl->p), "identity"),
 		       jstr(json_array_get(pl->want, pl->p), "identity")))
 		pl->p++;
-	while (pl->p + pl->s < pl->cur_cnt && pl->p + pl->s < n &&
+	while (hook != BPK_AGENT_HOOK_PROBES && pl->p + pl->s < pl->cur_cnt && pl->p + pl->s < n &&
 	       !strcmp(jstr(json_array_get(pl->cur, pl->cur_cnt - 1 - pl->s), "identity"),
 		       jstr(json_array_get(pl->want, n - 1 - pl->s), "identity")))
 		pl->s++;
 	/* Kept stages carry over their kernel fields; their seq_id and map_args are the new ones. */
 	for (i = 0; i < n; i++) {
-		json_t *rec = json_array_get(pl->want, i), *old, *keep;
+		json_t *rec = json_array_get(pl->want, i), *old = NULL, *keep, *c;
 		const char *k;
 		json_t *v;
+		size_t j;
 
-		if (i < pl->p)
+		if (hook == BPK_AGENT_HOOK_PROBES) {
+			json_array_foreach(pl->cur, j, c)
+				if (!strcmp(jstr(c, "identity"), jstr(rec, "identity")))
+					old = c;
+		} else if (i < pl->p) {
 			old = json_array_get(pl->cur, i);
-		else if (i >= n - pl->s)
+		} else if (i >= n - pl->s) {
 			old = json_array_get(pl->cur, pl->cur_cnt - (n - i));
-		else
+		}
+		if (!old)
 			continue;
+		pl->kept[i] = true;
 		keep = json_deep_copy(old);
 		if (!keep)
 			return -ENOMEM;
@@ -1256,12 +1314,14 @@ static int load_middle(struct bpk_agent *a, const char *iface, int hook,
 	if (!hdir)
 		return -ENOMEM;
 	clock_gettime(CLOCK_REALTIME, &ts);
-	for (i = pl->p; i < pl->want_cnt - pl->s; i++) {
+	for (i = 0; i < pl->want_cnt; i++) {
 		json_t *rec = json_array_get(pl->want, i);
 		const struct bpk_agent_prog *p = NULL;
 		struct artifact art = { 0 };
 		_cleanup_free_ char *loc = NULL, *dir = NULL, *field = NULL;
 
+		if (pl->kept[i])
+			continue;
 		for (k = 0; k < want->prog_cnt[hook]; k++)
 			if (!strcmp(want->progs[hook][k].name, jstr(rec, "name"))) {
 				p = &want->progs[hook][k];
@@ -1279,7 +1339,8 @@ static int load_middle(struct bpk_agent *a, const char *iface, int hook,
 		if (!err) {
 			json_object_set_new(rec, "dir", json_string(dir));
 			pl->loaded[i] = true;
-			err = load_stage(p, hook, &art, dir, field, error, rec);
+			err = load_stage(p, hook, &art, dir, field, error, rec,
+					 hook == BPK_AGENT_HOOK_PROBES ? &pl->objs[i] : NULL);
 		}
 		if (!err)
 			err = write_map_args(dir, json_object_get(rec, "map_args"), field, error);
@@ -1407,6 +1468,106 @@ static void tc_detach_new(struct plan *pl)
 		}
 }
 
+/*
+ * A probe's link as pinned in dir/link: its id and program's id. A pinned probe link cannot be
+ * detached but by unpinning it, so one that opens is attached. 0 or -errno.
+ */
+static int probe_link_info(const char *dir, uint32_t *ret_link_id, uint32_t *ret_prog_id)
+{
+	struct bpf_link_info info;
+	__u32 len = sizeof(info);
+	int fd, err;
+
+	err = open_sub(dir, "link", NULL, &fd);
+	if (err)
+		return err;
+	memset(&info, 0, sizeof(info));
+	err = bpf_obj_get_info_by_fd(fd, &info, &len) ? -errno : 0;
+	close(fd);
+	if (err)
+		return err;
+	*ret_link_id = info.id;
+	*ret_prog_id = info.prog_id;
+	return 0;
+}
+
+/*
+ * libbpf finds a tracepoint's id in tracefs; under `ip netns exec`, which mounts a fresh /sys,
+ * or on a host that never mounted it, there is none: mount it, as the agent does bpffs.
+ */
+static void tracefs_ensure(void)
+{
+	if (!access("/sys/kernel/tracing/events", F_OK) ||
+	    !access("/sys/kernel/debug/tracing/events", F_OK))
+		return;
+	if (mount("tracefs", "/sys/kernel/tracing", "tracefs", 0, NULL))
+		pr_warn("cannot mount tracefs on /sys/kernel/tracing: %s\n", strerror(errno));
+}
+
+/* Probes: attach each new program from its section name, and pin its link in dir/link. */
+static int probes_attach(const char *iface, struct plan *pl, struct bpk_error *error)
+{
+	libbpf_print_fn_t old_print;
+	size_t i;
+	int err = 0;
+
+	old_print = bpk_libbpf_print_begin(bpk_libbpf_print_debug);
+	for (i = 0; !err && i < pl->want_cnt && i < PROBES_MAX; i++) {
+		json_t *rec = json_array_get(pl->want, i);
+		_cleanup_free_ char *lp = NULL;
+		struct bpf_program *prog;
+		struct bpf_link *link;
+		uint32_t link_id, prog_id;
+
+		if (!pl->objs[i])
+			continue;
+		prog = bpf_object__find_program_by_name(pl->objs[i], jstr(rec, "prog"));
+		lp = path_join(jstr(rec, "dir"), "link");
+		if (!prog || !lp) {
+			err = -ENOMEM;
+			break;
+		}
+		if (str_has_prefix(jstr(rec, "section"), "tracepoint/") ||
+		    str_has_prefix(jstr(rec, "section"), "tp/"))
+			tracefs_ensure();
+		link = bpf_program__attach(prog);
+		err = link ? 0 : -errno;
+		if (err) {
+			bpk_error__set(error, NULL, "probes", "%s.bpf_programs.probes: cannot attach '%s' to '%s': %s",
+				       iface, jstr(rec, "name"), jstr(rec, "section"), strerror(-err));
+			/* a target this kernel does not have is the configuration's fault */
+			if (err == -ENOENT || err == -EINVAL)
+				err = -EINVAL;
+			break;
+		}
+		err = bpk_chain__pin(bpf_link__fd(link), lp);
+		if (err)
+			bpk_error__set(error, NULL, "probes", "%s.bpf_programs.probes: cannot pin the link of '%s' in %s: %s",
+				       iface, jstr(rec, "name"), jstr(rec, "dir"), strerror(-err));
+		/* The pin holds the link from here on; without it, this detaches. */
+		bpf_link__destroy(link);
+		if (err)
+			break;
+		pl->attached[i] = true;
+		if (probe_link_info(jstr(rec, "dir"), &link_id, &prog_id) == 0)
+			json_object_set_new(rec, "link_id", json_integer(link_id));
+	}
+	bpk_libbpf_print_end(old_print);
+	return err;
+}
+
+/* Fill link_id of each probe from its pinned link (a pending record was written before). */
+static void probe_link_ids(json_t *stages)
+{
+	uint32_t link_id, prog_id;
+	json_t *rec;
+	size_t i;
+
+	json_array_foreach(stages, i, rec)
+		if (probe_link_info(jstr(rec, "dir"), &link_id, &prog_id) == 0)
+			json_object_set_new(rec, "link_id", json_integer(link_id));
+}
+
 /* Rewrite the maps of kept stages whose map_args changed. */
 static int kept_map_args(struct plan *pl, const char *iface, int hook, struct bpk_error *error)
 {
@@ -1434,10 +1595,12 @@ static int kept_map_args(struct plan *pl, const char *iface, int hook, struct bp
 
 static void remove_dropped(struct plan *pl)
 {
+	json_t *rec;
 	size_t i;
 
-	for (i = pl->p; i < pl->cur_cnt - pl->s; i++)
-		remove_stage(json_array_get(pl->cur, i));
+	json_array_foreach(pl->cur, i, rec)
+		if (!has_dir(pl->want, jstr(rec, "dir")))
+			remove_stage(rec);
 }
 
 static int apply_iface(struct bpk_agent *a, enum bpk_agent_op op,
@@ -1468,11 +1631,11 @@ static int apply_iface(struct bpk_agent *a, enum bpk_agent_op op,
 		return err;
 	for (h = 0; !err && h < BPK_AGENT_HOOK_CNT; h++)
 		err = plan_hook(a, f->iface, h, &parsed->ifaces[0], error, &plans[h]);
-	for (h = 0; !err && h < TC_HOOK_CNT; h++)
+	for (h = 0; !err && h < BPK_AGENT_HOOK_CNT; h++)
 		err = load_middle(a, f->iface, h, &parsed->ifaces[0], &plans[h], error);
 	if (!err)
 		err = xdp_build(&plans[BPK_AGENT_HOOK_XDP_INGRESS], error);
-	for (h = 0; !err && h < TC_HOOK_CNT; h++) {
+	for (h = 0; !err && h < BPK_AGENT_HOOK_CNT; h++) {
 		json_t *copy = json_deep_copy(plans[h].want);
 
 		if (!copy)
@@ -1487,11 +1650,16 @@ static int apply_iface(struct bpk_agent *a, enum bpk_agent_op op,
 	}
 	if (err)
 		goto fail;
-	/* From here on the kernel changes: map_args of kept stages, new TCX links, the XDP slot. */
-	for (h = 0; !err && h < TC_HOOK_CNT; h++)
+	/*
+	 * From here on the kernel changes: map_args of kept stages, new TCX links, new probes,
+	 * the XDP slot (last, so that a restart which finds it switched knows all else was done).
+	 */
+	for (h = 0; !err && h < BPK_AGENT_HOOK_CNT; h++)
 		err = kept_map_args(&plans[h], f->iface, h, error);
 	for (h = BPK_AGENT_HOOK_TC_INGRESS; !err && h < TC_HOOK_CNT; h++)
 		err = tc_attach((int)ifindex, h, &plans[h], error);
+	if (!err)
+		err = probes_attach(f->iface, &plans[BPK_AGENT_HOOK_PROBES], error);
 	if (!err) {
 		_cleanup_free_ char *hdir = hook_dir(a, f->iface, BPK_AGENT_HOOK_XDP_INGRESS);
 
@@ -1499,15 +1667,16 @@ static int apply_iface(struct bpk_agent *a, enum bpk_agent_op op,
 			   : -ENOMEM;
 	}
 	if (err) {
+		/* New probes detach when plan_release unpins their links. */
 		for (h = BPK_AGENT_HOOK_TC_INGRESS; h < TC_HOOK_CNT; h++)
 			tc_detach_new(&plans[h]);
-		for (h = 0; h < TC_HOOK_CNT; h++)
+		for (h = 0; h < BPK_AGENT_HOOK_CNT; h++)
 			rewrite_map_args(cur_chain(a, f->iface, h));
 		agent_db_drop_pending(a->db, f->iface);
 		goto fail;
 	}
 	/* Switched: what left the chains goes. */
-	for (h = 0; h < TC_HOOK_CNT; h++) {
+	for (h = 0; h < BPK_AGENT_HOOK_CNT; h++) {
 		_cleanup_free_ char *hdir = hook_dir(a, f->iface, h);
 
 		remove_dropped(&plans[h]);
@@ -1525,7 +1694,7 @@ static int apply_iface(struct bpk_agent *a, enum bpk_agent_op op,
 			rmdir(idir);
 	}
 	json_object_clear(hooks);
-	for (h = 0; h < TC_HOOK_CNT; h++)
+	for (h = 0; h < BPK_AGENT_HOOK_CNT; h++)
 		if (plans[h].want_cnt)
 			json_object_set(hooks, bpk_agent_hook__name(h), plans[h].want);
 	if (agent_db_commit(a->db, f->iface, config_empty(cfg) ? NULL : cfg, hooks)) {
@@ -1623,6 +1792,16 @@ static bool chain_is_live(struct bpk_agent *a, const char *iface, int hook, json
 
 	if (!hdir)
 		return false;
+	if (hook == BPK_AGENT_HOOK_PROBES) {
+		json_array_foreach(stages, i, rec) {
+			uint32_t link_id, prog_id;
+
+			if (probe_link_info(jstr(rec, "dir"), &link_id, &prog_id) ||
+			    prog_id != (uint32_t)jint(rec, "prog_id"))
+				return false;
+		}
+		return true;
+	}
 	if (hook == BPK_AGENT_HOOK_XDP_INGRESS) {
 		/* An empty chain runs when no root is attached; any other needs the root attached. */
 		if (!json_array_size(stages))
@@ -1650,17 +1829,6 @@ static bool chain_is_live(struct bpk_agent *a, const char *iface, int hook, json
 	return true;
 }
 
-static bool has_dir(json_t *stages, const char *dir)
-{
-	json_t *rec;
-	size_t i;
-
-	json_array_foreach(stages, i, rec)
-		if (!strcmp(jstr(rec, "dir"), dir))
-			return true;
-	return false;
-}
-
 /*
  * An apply was cut short (kill -9): finish it if the kernel already runs its chains, else
  * undo what it attached. Then remove stage directories no record names (a crash before the
@@ -1684,7 +1852,7 @@ static void recover(struct bpk_agent *a, const char *iface, json_t *pending)
 		if (xdp_changed)
 			switched = chain_is_live(a, iface, BPK_AGENT_HOOK_XDP_INGRESS, pc ? pc : empty);
 		else
-			for (h = BPK_AGENT_HOOK_TC_INGRESS; h < TC_HOOK_CNT; h++)
+			for (h = BPK_AGENT_HOOK_TC_INGRESS; h < BPK_AGENT_HOOK_CNT; h++)
 				switched = switched &&
 					   chain_is_live(a, iface, h,
 							 json_object_get(phooks, bpk_agent_hook__name(h)));
@@ -1692,7 +1860,7 @@ static void recover(struct bpk_agent *a, const char *iface, json_t *pending)
 	pr_info("'%s': an apply was cut short; the kernel %s, so it is %s\n", iface,
 		switched ? "runs its chains" : "does not run its chains",
 		switched ? "finished" : "rolled back");
-	for (h = 0; h < TC_HOOK_CNT; h++) {
+	for (h = 0; h < BPK_AGENT_HOOK_CNT; h++) {
 		const char *hn = bpk_agent_hook__name(h);
 
 		from = switched ? json_object_get(chooks, hn) : json_object_get(phooks, hn);
@@ -1710,11 +1878,13 @@ static void recover(struct bpk_agent *a, const char *iface, json_t *pending)
 	if (switched) {
 		json_t *cfg = json_object_get(pending, "config");
 
-		/* New TC stages were recorded before their links existed. */
-		for (h = 0; h < TC_HOOK_CNT; h++) {
+		/* New TC stages and probes were recorded before their links existed. */
+		for (h = 0; h < BPK_AGENT_HOOK_CNT; h++) {
 			json_array_foreach(json_object_get(phooks, bpk_agent_hook__name(h)), i, rec)
 				json_object_del(rec, "old_map_args");
-			if (h != BPK_AGENT_HOOK_XDP_INGRESS)
+			if (h == BPK_AGENT_HOOK_PROBES)
+				probe_link_ids(json_object_get(phooks, bpk_agent_hook__name(h)));
+			else if (h != BPK_AGENT_HOOK_XDP_INGRESS)
 				tc_link_ids(json_object_get(phooks, bpk_agent_hook__name(h)));
 		}
 
@@ -1729,7 +1899,7 @@ static void recover(struct bpk_agent *a, const char *iface, json_t *pending)
 			json_object_del(a->chains, iface);
 	} else {
 		/* Kept stages may have had their new map_args written: the old ones go back. */
-		for (h = 0; h < TC_HOOK_CNT; h++)
+		for (h = 0; h < BPK_AGENT_HOOK_CNT; h++)
 			rewrite_map_args(json_object_get(chooks, bpk_agent_hook__name(h)));
 		agent_db_drop_pending(a->db, iface);
 	}
@@ -1745,7 +1915,7 @@ static void collect_orphans(struct bpk_agent *a)
 	while (d && (de = readdir(d))) {
 		if (de->d_name[0] == '.' || de->d_type != DT_DIR)
 			continue;
-		for (h = 0; h < TC_HOOK_CNT; h++) {
+		for (h = 0; h < BPK_AGENT_HOOK_CNT; h++) {
 			_cleanup_free_ char *hdir = hook_dir(a, de->d_name, h);
 			json_t *stages = cur_chain(a, de->d_name, h);
 
@@ -1946,7 +2116,7 @@ char *bpk_agent__status_json(struct bpk_agent *a)
 
 		if (!ifo || json_array_append_new(ifs, ifo))
 			return NULL;
-		for (h = 0; h < TC_HOOK_CNT; h++) {
+		for (h = 0; h < BPK_AGENT_HOOK_CNT; h++) {
 			json_t *stages = json_object_get(hooks, bpk_agent_hook__name(h)), *rec;
 			json_t *chain = json_array(), *ho;
 			size_t i;
@@ -1977,6 +2147,9 @@ char *bpk_agent__status_json(struct bpk_agent *a)
 					return NULL;
 				if (h != BPK_AGENT_HOOK_XDP_INGRESS)
 					json_object_set_new(po, "link_id", json_integer(jint(rec, "link_id")));
+				if (h == BPK_AGENT_HOOK_PROBES)
+					json_object_set_new(po, "attach_to",
+							    json_string(jstr(rec, "section")));
 				if (jstr(rec, "map_name")[0])
 					json_object_set_new(po, "map_name",
 							    json_string(jstr(rec, "map_name")));
@@ -2056,7 +2229,7 @@ char *bpk_agent__metrics(struct bpk_agent *a)
 	for (pass = 0; pass < 3; pass++) {
 		strbuf_addstr(&sb, heads[pass]);
 		json_object_foreach(a->chains, iface, hooks) {
-			for (h = 0; h < TC_HOOK_CNT; h++) {
+			for (h = 0; h < BPK_AGENT_HOOK_CNT; h++) {
 				json_t *stages = json_object_get(hooks, bpk_agent_hook__name(h)), *rec, *m;
 				size_t i, j;
 

@@ -557,7 +557,8 @@ int bpk_agent_iface__chain(const struct bpk_agent_iface *iface, enum bpk_agent_h
 			v[j] = v[j - 1];
 		v[j] = t;
 	}
-	for (i = 1; i < n; i++)
+	/* Probes have no order, so their seq_ids may be anything. */
+	for (i = 1; hook != BPK_AGENT_HOOK_PROBES && i < n; i++)
 		if (v[i]->seq_id == v[i - 1]->seq_id) {
 			bpk_error__set(error, NULL, "seq_id",
 				       "%s: programs '%s' and '%s' are both enabled at seq_id %" PRId64,

@@ -12,7 +12,8 @@
 
 /*
  * The lists of l3afd's "bpf_programs" object (DESIGN.md §6). The first three are the hooks of
- * include/bpk/chain.h in the same order; probes are parsed but not run by this agent yet.
+ * include/bpk/chain.h in the same order; probes (kprobe, tracepoint and raw tracepoint
+ * programs) are attached each on its own, in no order.
  */
 enum bpk_agent_hook {
 	BPK_AGENT_HOOK_XDP_INGRESS,
@@ -109,7 +110,7 @@ void bpk_agent_payload__free(struct bpk_agent_payload *payload);
  * The chain a hook of iface should run: its enabled programs ordered by seq_id, first runs
  * first. *ret_progs (caller frees the array, not the programs, which stay iface's) may be NULL
  * when *ret_cnt is 0. Two enabled programs with one seq_id are refused (-EINVAL, error names
- * the second). Returns 0, -EINVAL or -ENOMEM.
+ * the second), except among probes, which have no order. Returns 0, -EINVAL or -ENOMEM.
  */
 int bpk_agent_iface__chain(const struct bpk_agent_iface *iface, enum bpk_agent_hook hook,
 			   struct bpk_error *error, const struct bpk_agent_prog ***ret_progs,
@@ -168,13 +169,14 @@ enum bpk_agent_op {
  * Apply payload: for each interface and hook, compute the desired chain, load what is new
  * (fetched, verified against the trust policy, loaded with libbpf, map_args written, pinned),
  * build the new chain beside the old one, switch (one program-array slot for XDP; new TCX
- * links, then the old ones detached), remove what left the chain, and record the result.
+ * links, then the old ones detached; each new probe attached from its section name), remove
+ * what left the chain, and record the result.
  * All or nothing per interface: on failure that interface keeps its previous chains and
  * configuration, and later interfaces are not applied. Returns 0 or: -EINVAL (the
  * configuration is wrong: error says where), -ENODEV (no such interface), -ENOENT (an
  * artifact cannot be found), -EKEYREJECTED (a package fails verification or the policy),
  * -ENOEXEC (the kernel refused a program; error ends with the verifier log's last lines),
- * -EOPNOTSUPP (probes, or an artifact kind this agent does not run), -EBUSY (the hook has a
+ * -EOPNOTSUPP (an artifact kind this agent does not run), -EBUSY (the hook has a
  * program bpk did not put there), or another negative errno.
  */
 int bpk_agent__apply(struct bpk_agent *agent, enum bpk_agent_op op,

@@ -171,6 +171,9 @@ static void test_chain(void **state)
 		"{\"name\": \"x\", \"seq_id\": 1, \"admin_status\": \"enabled\"},"
 		"{\"name\": \"y\", \"seq_id\": 1, \"admin_status\": \"disabled\"},"
 		"{\"name\": \"z\", \"seq_id\": 1, \"admin_status\": \"enabled\"}");
+	static const char probes[] = P("probes",
+		"{\"name\": \"p\", \"seq_id\": 1, \"admin_status\": \"enabled\"},"
+		"{\"name\": \"q\", \"seq_id\": 1, \"admin_status\": \"enabled\"}");
 	struct bpk_error error = BPK_ERROR_INIT;
 	struct bpk_agent_payload *pl = NULL;
 	const struct bpk_agent_prog **v = NULL;
@@ -200,6 +203,15 @@ static void test_chain(void **state)
 	assert_int_equal(bpk_agent_iface__chain(&pl->ifaces[0], BPK_AGENT_HOOK_TC_EGRESS, &error,
 						&v, &n), -EINVAL);
 	assert_non_null(strstr(error.message, "'x' and 'z' are both enabled at seq_id 1"));
+	bpk_agent_payload__free(pl);
+
+	/* probes have no order: one seq_id for several is fine */
+	assert_int_equal(bpk_agent_payload__parse(probes, strlen(probes),
+						  BPK_AGENT_PAYLOAD_PROGRAMS, &error, &pl), 0);
+	assert_int_equal(bpk_agent_iface__chain(&pl->ifaces[0], BPK_AGENT_HOOK_PROBES, &error,
+						&v, &n), 0);
+	assert_int_equal(n, 2);
+	free(v);
 	bpk_agent_payload__free(pl);
 	bpk_error__release(&error);
 	assert_string_equal(bpk_agent_hook__name(BPK_AGENT_HOOK_PROBES), "probes");
