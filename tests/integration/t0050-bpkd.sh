@@ -117,6 +117,16 @@ for s in "c1 count_packets" "mode mode_packets" "c2 count_packets" "t1 tc_packet
 	[ "$n" -ge 10 ] || fail "$s counted $n, expected >= 10"
 done
 
+say "BPF_PROG_TEST_RUN through the attached root runs every stage, in order"
+ROOT=$PIN/bpk/veth-rx/xdp_ingress/xdp_root
+before="$(count c1 count_packets) $(count mode mode_packets) $(count c2 count_packets)"
+rv=$("$TOOL" test-run "$ROOT" 1000 2>&1) && [ "$rv" = 2 ] || fail "the root did not answer XDP_PASS: $rv"
+after="$(count c1 count_packets) $(count mode mode_packets) $(count c2 count_packets)"
+python3 -c 'import sys; b, a = sys.argv[1].split(), sys.argv[2].split()
+# Exactly the 1000 runs, give or take a stray frame of the link (IPv6 neighbour discovery).
+sys.exit(0 if all(1000 <= int(y) - int(x) < 1050 for x, y in zip(b, a)) else 1)' "$before" "$after" ||
+	fail "1000 runs of the root moved the stage counters from '$before' to '$after'"
+
 say "GET config agrees with what was applied"
 expect_agent 200 GET /l3af/configs/v1/veth-rx
 json_get body "[p['name'] for p in j['bpf_programs']['xdp_ingress']]" | grep -qx "\['c1', 'mode', 'c2'\]" ||
@@ -137,6 +147,10 @@ status
 ping_ok 5 && fail "pings cross a stage configured to drop"
 [ "$(count c1 count_packets)" -ge $((c1_before + 5)) ] || fail "c1 (before the dropper) did not count"
 [ "$(count c2 count_packets)" -eq "$c2_before" ] || fail "c2 (after the dropper) counted"
+c1_before=$(count c1 count_packets)
+[ "$("$TOOL" test-run "$ROOT" 1000)" = 1 ] || fail "the root did not answer XDP_DROP"
+[ "$(count c1 count_packets)" -ge $((c1_before + 1000)) ] || fail "test runs did not reach c1"
+[ "$(count c2 count_packets)" -eq "$c2_before" ] || fail "test runs reached c2, past the dropper"
 
 say "reorder by seq_id: c2 before mode, so c2 counts and c1 does not"
 payload p3.json "$(prog c1 3 count_next), $(prog mode 2 mode_next 1), $(prog c2 1 count_next)" "$TC_PROGS"
