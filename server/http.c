@@ -268,6 +268,9 @@ static void authenticate(struct request *req)
 		return;
 	if (bpk_repo__authenticate(req->server->repo, header + 7, &req->auth_buf, &error) == 0)
 		req->auth = &req->auth_buf;
+	else
+		snprintf(req->auth_error, sizeof(req->auth_error), "%s",
+			 error.message ? error.message : "not a valid token");
 	bpk_repo_error__release(&error);
 }
 
@@ -289,8 +292,8 @@ static enum MHD_Result dispatch(struct request *req)
 	authenticate(req);
 	/* A token that does not check out is refused, never silently taken as anonymous. */
 	if (bad_token(req))
-		return http_send_fail(req, BPK_REPO_E_UNAUTHORIZED,
-				      "the Authorization header holds no valid token");
+		return http_send_fail(req, BPK_REPO_E_UNAUTHORIZED, "the Authorization header: %s",
+				      req->auth_error[0] ? req->auth_error : "not a Bearer token");
 	if (route_api(req, &ret) || route_web(req, &ret))
 		return ret;
 	return http_send_fail(req, BPK_REPO_E_NOT_FOUND, "no such resource");

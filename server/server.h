@@ -42,6 +42,7 @@ struct request {
 	/* Filled from "Authorization: Bearer" when the token is valid. */
 	struct bpk_repo_auth auth_buf;
 	const struct bpk_repo_auth *auth;
+	char auth_error[160]; /* why the token was refused ("token 1a2b... has expired") */
 	/* The body, read as it arrives, up to the repository's package limit. */
 	struct strbuf body;
 	bool body_too_large;
