@@ -25,7 +25,7 @@ struct cmd {
 
 extern const struct cmd cmd_init, cmd_build, cmd_test, cmd_pack, cmd_inspect, cmd_lint;
 extern const struct cmd cmd_key, cmd_sign, cmd_verify, cmd_trust, cmd_index;
-extern const struct cmd cmd_load, cmd_unload;
+extern const struct cmd cmd_load, cmd_unload, cmd_attach;
 extern const struct cmd cmd_repo, cmd_search, cmd_info, cmd_publish, cmd_fetch, cmd_install;
 extern const struct cmd cmd_yank;
 extern const struct cmd cmd_apply, cmd_status, cmd_detach;

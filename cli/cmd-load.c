@@ -15,6 +15,7 @@ enum {
 	OPT_CERT,
 	OPT_KEYRING,
 	OPT_PIN_ROOT,
+	OPT_HOOK,
 };
 
 /* Verify the opened package against the trust policy; 0 when it may be loaded. */
@@ -208,6 +209,71 @@ static int run_unload(int argc, char **argv)
 	return EXIT_OK;
 }
 
+static int run_attach(int argc, char **argv)
+{
+	static const struct option options[] = {
+		{ "hook", required_argument, NULL, OPT_HOOK },
+		{ "pin-root", required_argument, NULL, OPT_PIN_ROOT },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	struct bpk_error error = BPK_ERROR_INIT;
+	const char *root = NULL;
+	uint32_t link_id = 0;
+	int c, err, hook = -1;
+
+	while ((c = getopt_long(argc, argv, "h", options, NULL)) != -1) {
+		switch (c) {
+		case OPT_HOOK:
+			for (hook = BPK_CHAIN_HOOK_XDP_INGRESS; bpk_chain_hook__name(hook); hook++)
+				if (!strcmp(optarg, bpk_chain_hook__name(hook)))
+					break;
+			if (!bpk_chain_hook__name(hook))
+				return cli_usage_error("attach",
+						       "--hook is xdp_ingress, tc_ingress or tc_egress, not '%s'",
+						       optarg);
+			break;
+		case OPT_PIN_ROOT:
+			root = optarg;
+			break;
+		case 'h':
+			return cli_help("attach");
+		default:
+			return cli_usage_error("attach", "unknown option");
+		}
+	}
+	if (optind != argc - 3)
+		return cli_usage_error("attach", "expected NAME PROGRAM IFACE");
+	err = bpk_load__attach(argv[optind], argv[optind + 1], argv[optind + 2], hook, root, &error,
+			       &link_id);
+	if (err) {
+		cli_error("cannot attach: %s", error.message ?: strerror(-err));
+		bpk_error__release(&error);
+		return EXIT_FAIL;
+	}
+	printf("attached %s of %s to %s (link id %u); 'bpk unload %s' detaches it\n",
+	       argv[optind + 1], argv[optind], argv[optind + 2], link_id, argv[optind]);
+	return EXIT_OK;
+}
+
+const struct cmd cmd_attach = {
+	.name = "attach",
+	.run = run_attach,
+	.summary = "attach a program bpk load pinned to an interface (XDP or TCX link)",
+	.help =
+		"usage: bpk attach NAME PROGRAM IFACE [--hook HOOK] [--pin-root DIR]\n"
+		"\n"
+		"Attach program PROGRAM of package NAME, loaded and pinned by bpk load, to the\n"
+		"network interface IFACE, as xdp-loader does, without bpkd: an XDP link, or a TCX\n"
+		"link appended to the hook. The link is pinned under PIN_ROOT/NAME/links/, so it\n"
+		"stays attached after bpk exits; bpk unload NAME detaches it. Needs root.\n"
+		"\n"
+		"      --hook HOOK              xdp_ingress, tc_ingress or tc_egress (default: from\n"
+		"                               the program type: xdp or tc_ingress)\n"
+		"      --pin-root DIR           where bpk load pinned (default: /sys/fs/bpf/bpk)\n"
+		"  -h, --help                   show this help\n",
+};
+
 const struct cmd cmd_load = {
 	.name = "load",
 	.run = run_load,
@@ -238,8 +304,8 @@ const struct cmd cmd_unload = {
 	.help =
 		"usage: bpk unload NAME [--pin-root DIR]\n"
 		"\n"
-		"Remove the pins bpk load made for package NAME; its programs and maps go away\n"
-		"with their last reference.\n"
+		"Remove the pins bpk load made for package NAME; its programs, maps and the links of\n"
+		"bpk attach go away with their last reference (detached).\n"
 		"\n"
 		"      --pin-root DIR           where bpk load pinned (default: /sys/fs/bpf/bpk)\n"
 		"  -h, --help                   show this help\n",

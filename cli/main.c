@@ -15,7 +15,8 @@
 static const struct cmd *const commands[] = {
 	&cmd_init, &cmd_build, &cmd_test, &cmd_pack, &cmd_inspect, &cmd_lint,
 	&cmd_key, &cmd_sign, &cmd_verify, &cmd_trust, &cmd_index, &cmd_repo, &cmd_search,
-	&cmd_info, &cmd_publish, &cmd_yank, &cmd_fetch, &cmd_install, &cmd_load, &cmd_unload,
+	&cmd_info, &cmd_publish, &cmd_yank, &cmd_fetch, &cmd_install, &cmd_load, &cmd_attach,
+	&cmd_unload,
 	&cmd_apply, &cmd_status, &cmd_detach,
 	&cmd_check,
 };

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: BSD-2-Clause
 /* bpk load: load a verified package's programs with libbpf (or its signed loader) and pin them. */
 #include <dirent.h>
+#include <errno.h>
+#include <net/if.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
@@ -10,6 +12,8 @@
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+
+#include <bpk/chain.h>
 
 #include "bpk_internal.h"
 
@@ -28,7 +32,7 @@ static char *pin_name(const char *package)
 
 static void remove_tree(const char *dir)
 {
-	static const char *const subs[] = { "programs", "maps" };
+	static const char *const subs[] = { "links", "programs", "maps" };
 	size_t i;
 
 	for (i = 0; i < ARRAY_SIZE(subs); i++) {
@@ -357,4 +361,81 @@ fail:
 fail_kept:
 	bpk_load_result__free(r);
 	return err ? err : -EEXIST;
+}
+
+int bpk_load__attach(const char *name, const char *prog, const char *ifname, int hook,
+		     const char *pin_root, struct bpk_error *error, uint32_t *ret_link_id)
+{
+	_cleanup_free_ char *base = pin_name(name), *dir = NULL, *prog_path = NULL;
+	_cleanup_free_ char *link_path = NULL;
+	_cleanup_close_ int prog_fd = -1, link_fd = -1;
+	struct bpf_prog_info prog_info = { 0 };
+	struct bpf_link_info link_info = { 0 };
+	uint32_t len = sizeof(prog_info);
+	int ifindex, err;
+
+	dir = base ? path_join(pin_root ?: BPK_PIN_ROOT, base) : NULL;
+	prog_path = dir ? xasprintf("%s/programs/%s", dir, prog) : NULL;
+	if (!prog_path)
+		return -ENOMEM;
+	if (!bpk_pkg_path__valid(prog) || strchr(prog, '/')) {
+		bpk_error__set(error, NULL, NULL, "'%s' is not a program name", prog);
+		return -EINVAL;
+	}
+	err = bpk_chain__open_pinned(prog_path, &prog_fd);
+	if (err) {
+		bpk_error__set(error, NULL, NULL, "program '%s' of '%s' is not loaded (%s: %s)", prog,
+			       name, prog_path, strerror(-err));
+		return err;
+	}
+	ifindex = (int)if_nametoindex(ifname);
+	if (!ifindex) {
+		bpk_error__set(error, NULL, NULL, "no interface '%s' here", ifname);
+		return -ENODEV;
+	}
+	if (bpf_obj_get_info_by_fd(prog_fd, &prog_info, &len)) {
+		err = -errno;
+		bpk_error__set(error, NULL, NULL, "cannot read program '%s': %s", prog, strerror(-err));
+		return err;
+	}
+	if (hook < 0)
+		hook = prog_info.type == BPF_PROG_TYPE_XDP	 ? BPK_CHAIN_HOOK_XDP_INGRESS
+		       : prog_info.type == BPF_PROG_TYPE_SCHED_CLS ? BPK_CHAIN_HOOK_TC_INGRESS
+								   : -1;
+	if (hook < 0 || !bpk_chain_hook__name(hook)) {
+		bpk_error__set(error, NULL, NULL,
+			       "program '%s' is of type %u: give the hook to attach it at", prog,
+			       prog_info.type);
+		return -EINVAL;
+	}
+	link_path = xasprintf("%s/links/%s-%s-%s", dir, ifname, bpk_chain_hook__name(hook), prog);
+	if (!link_path)
+		return -ENOMEM;
+	if (access(link_path, F_OK) == 0) {
+		bpk_error__set(error, NULL, NULL, "'%s' is already attached at %s of '%s'", prog,
+			       bpk_chain_hook__name(hook), ifname);
+		return -EEXIST;
+	}
+	if (hook == BPK_CHAIN_HOOK_XDP_INGRESS) {
+		link_fd = bpf_link_create(prog_fd, ifindex, BPF_XDP, NULL);
+		err = link_fd < 0 ? -errno : 0;
+	} else {
+		err = bpk_tcx__attach(prog_fd, ifindex, hook, NULL, &link_fd);
+	}
+	if (err) {
+		bpk_error__set(error, NULL, NULL, "cannot attach '%s' at %s of '%s': %s", prog,
+			       bpk_chain_hook__name(hook), ifname, strerror(-err));
+		return err;
+	}
+	/* The pin holds the link: it stays attached after this process, until unload. */
+	err = bpk_chain__pin(link_fd, link_path);
+	if (err) {
+		bpk_error__set(error, NULL, NULL, "cannot pin the link as '%s': %s", link_path,
+			       strerror(-err));
+		return err;
+	}
+	len = sizeof(link_info);
+	if (ret_link_id && !bpf_obj_get_info_by_fd(link_fd, &link_info, &len))
+		*ret_link_id = link_info.id;
+	return 0;
 }

@@ -56,4 +56,16 @@ void bpk_load_result__free(struct bpk_load_result *result);
  */
 int bpk_load__unload(const char *name, const char *pin_root);
 
+/*
+ * Attach program prog of package name, as bpk_load__pkg() pinned it under pin_root (NULL:
+ * BPK_PIN_ROOT), to the interface ifname: at hook, or with hook < 0 at the one its program
+ * type implies (xdp: xdp_ingress, sched_cls: tc_ingress). The attachment is a BPF link (XDP
+ * link, or a TCX link appended to the hook) pinned as PIN_ROOT/NAME/links/IFNAME-HOOK-PROG, so
+ * it outlives this process and goes with bpk_load__unload(). *ret_link_id (may be NULL) is the
+ * link's id. Returns 0 or a negative errno (-ENOENT: not loaded, -ENODEV: no such interface,
+ * -EEXIST: already attached there); error says why.
+ */
+int bpk_load__attach(const char *name, const char *prog, const char *ifname, int hook,
+		     const char *pin_root, struct bpk_error *error, uint32_t *ret_link_id);
+
 #endif
