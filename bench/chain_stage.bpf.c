@@ -28,11 +28,7 @@ int xdp_stage(struct xdp_md *ctx)
 
 	if (data + 16 > end)
 		return XDP_PASS;
-	/*
-	 * The unit of work: read a byte of the packet, add it to this stage's counter. No global
-	 * variables: bpkd pins every map of a stage, and bpffs takes no name with a dot in it
-	 * (".rodata").
-	 */
+	/* The unit of work: read a byte of the packet, add it to this stage's counter. */
 	count = bpf_map_lookup_elem(&stage_count, &key);
 	if (count)
 		*count += data[0] + 1;

@@ -11,7 +11,7 @@
 #include "cli.h"
 #include "util.h"
 
-enum { OPT_AGENT = 0x100, OPT_ADD };
+enum { OPT_AGENT = 0x100, OPT_ADD, OPT_CACERT, OPT_CERT, OPT_KEY };
 
 /* The message of bpkd's {"error":{"code","message"}}, or the body itself. Caller frees. */
 static char *agent_message(const char *body)
@@ -28,6 +28,9 @@ static int run_apply(int argc, char **argv)
 {
 	static const struct option options[] = {
 		{ "agent", required_argument, NULL, OPT_AGENT },
+		{ "cacert", required_argument, NULL, OPT_CACERT },
+		{ "cert", required_argument, NULL, OPT_CERT },
+		{ "key", required_argument, NULL, OPT_KEY },
 		{ "add", no_argument, NULL, OPT_ADD },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
@@ -36,6 +39,8 @@ static int run_apply(int argc, char **argv)
 	_cleanup_free_ char *data = NULL, *answer = NULL, *msg = NULL;
 	bool add = false;
 	size_t len;
+	struct bpk_error error = BPK_ERROR_INIT;
+	BPK_OPTS(bpk_agent_client_opts, tls);
 	long status;
 	int c, err;
 
@@ -43,6 +48,15 @@ static int run_apply(int argc, char **argv)
 		switch (c) {
 		case OPT_AGENT:
 			agent = optarg;
+			break;
+		case OPT_CACERT:
+			tls.ca_file = optarg;
+			break;
+		case OPT_CERT:
+			tls.cert_file = optarg;
+			break;
+		case OPT_KEY:
+			tls.key_file = optarg;
 			break;
 		case OPT_ADD:
 			add = true;
@@ -59,12 +73,16 @@ static int run_apply(int argc, char **argv)
 	err = read_file(path, 4U << 20, &data, &len);
 	if (err)
 		return cli_error("cannot read '%s': %s", path, strerror(-err));
-	err = bpk_agent_client__request(agent, "POST",
-					add ? "/l3af/configs/v1/add" : "/l3af/configs/v1/update",
-					data, &status, &answer);
-	if (err)
-		return cli_error("cannot reach bpkd at %s: %s", agent ?: BPK_AGENT_DEFAULT_URL,
-				 strerror(-err));
+	err = bpk_agent_client__request_opts(agent, "POST",
+					     add ? "/l3af/configs/v1/add"
+						 : "/l3af/configs/v1/update",
+					     data, &tls, &error, &status, &answer);
+	if (err) {
+		cli_error("cannot reach bpkd at %s: %s", agent ?: BPK_AGENT_DEFAULT_URL,
+			  error.message ?: strerror(-err));
+		bpk_error__release(&error);
+		return EXIT_FAIL;
+	}
 	if (status != 200) {
 		msg = agent_message(answer);
 		return cli_error("cannot apply '%s': %s", path, msg ?: "bpkd refused it");
@@ -77,12 +95,17 @@ const struct cmd cmd_apply = {
 	.run = run_apply,
 	.summary = "apply an l3afd configuration through bpkd",
 	.help =
-		"usage: bpk apply FILE.json [--agent URL] [--add]\n"
+		"usage: bpk apply FILE.json [--agent URL] [--cacert FILE]\n"
+		"       [--cert FILE --key FILE] [--add]\n"
 		"\n"
 		"Send FILE.json, an l3afd configuration (an array of {host_name, iface,\n"
 		"bpf_programs}), to bpkd, which applies it all or nothing per interface.\n"
 		"\n"
 		"      --agent URL              bpkd's address (default: http://127.0.0.1:7080)\n"
+		"      --cacert FILE            PEM CA certificates bpkd's https certificate must\n"
+		"                               chain to (default: the system's)\n"
+		"      --cert FILE              PEM client certificate, when bpkd requires one\n"
+		"      --key FILE               the client certificate's PEM private key\n"
 		"      --add                    add the programs to what runs instead of replacing\n"
 		"  -h, --help                   show this help\n",
 };

@@ -11,7 +11,7 @@
 #include "cli.h"
 #include "util.h"
 
-enum { OPT_AGENT = 0x100 };
+enum { OPT_AGENT = 0x100, OPT_CACERT, OPT_CERT, OPT_KEY };
 
 static const char *const hooks[] = { "xdp_ingress", "tc_ingress", "tc_egress", "probes" };
 
@@ -19,6 +19,9 @@ static int run_detach(int argc, char **argv)
 {
 	static const struct option options[] = {
 		{ "agent", required_argument, NULL, OPT_AGENT },
+		{ "cacert", required_argument, NULL, OPT_CACERT },
+		{ "cert", required_argument, NULL, OPT_CERT },
+		{ "key", required_argument, NULL, OPT_KEY },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -26,6 +29,8 @@ static int run_detach(int argc, char **argv)
 	_cleanup_free_ char *path = NULL, *answer = NULL, *body = NULL;
 	json_t *cfg = NULL, *req = NULL, *names, *list, *p;
 	size_t i, j;
+	struct bpk_error error = BPK_ERROR_INIT;
+	BPK_OPTS(bpk_agent_client_opts, tls);
 	long status;
 	int c, err, ret = EXIT_FAIL;
 
@@ -33,6 +38,15 @@ static int run_detach(int argc, char **argv)
 		switch (c) {
 		case OPT_AGENT:
 			agent = optarg;
+			break;
+		case OPT_CACERT:
+			tls.ca_file = optarg;
+			break;
+		case OPT_CERT:
+			tls.cert_file = optarg;
+			break;
+		case OPT_KEY:
+			tls.key_file = optarg;
 			break;
 		case 'h':
 			return cli_help("detach");
@@ -55,10 +69,14 @@ static int run_detach(int argc, char **argv)
 	path = xasprintf("/l3af/configs/v1/%s", iface);
 	if (!path)
 		return cli_error("out of memory");
-	err = bpk_agent_client__request(agent, "GET", path, NULL, &status, &answer);
-	if (err)
-		return cli_error("cannot reach bpkd at %s: %s", agent ?: BPK_AGENT_DEFAULT_URL,
-				 strerror(-err));
+	err = bpk_agent_client__request_opts(agent, "GET", path, NULL, &tls, &error, &status,
+					     &answer);
+	if (err) {
+		cli_error("cannot reach bpkd at %s: %s", agent ?: BPK_AGENT_DEFAULT_URL,
+			  error.message ?: strerror(-err));
+		bpk_error__release(&error);
+		return EXIT_FAIL;
+	}
 	if (status == 404)
 		return cli_error("bpkd runs nothing on '%s'", iface);
 	cfg = json_loads(answer, 0, NULL);
@@ -85,11 +103,12 @@ static int run_detach(int argc, char **argv)
 		cli_error("out of memory");
 		goto out;
 	}
-	err = bpk_agent_client__request(agent, "POST", "/l3af/configs/v1/delete", body, &status,
-					&answer);
+	err = bpk_agent_client__request_opts(agent, "POST", "/l3af/configs/v1/delete", body, &tls,
+					     &error, &status, &answer);
 	if (err) {
 		cli_error("cannot reach bpkd at %s: %s", agent ?: BPK_AGENT_DEFAULT_URL,
-			  strerror(-err));
+			  error.message ?: strerror(-err));
+		bpk_error__release(&error);
 	} else if (status != 200) {
 		json_t *e = json_loads(answer, 0, NULL);
 		const char *m = json_string_value(
@@ -111,11 +130,16 @@ const struct cmd cmd_detach = {
 	.run = run_detach,
 	.summary = "ask bpkd to detach the programs of an interface",
 	.help =
-		"usage: bpk detach IFACE [HOOK] [--agent URL]\n"
+		"usage: bpk detach IFACE [HOOK] [--agent URL] [--cacert FILE]\n"
+		"       [--cert FILE --key FILE]\n"
 		"\n"
 		"Ask bpkd to remove every program it runs on IFACE, or only those of HOOK\n"
 		"(xdp_ingress, tc_ingress, tc_egress or probes), with an l3afd delete.\n"
 		"\n"
 		"      --agent URL              bpkd's address (default: http://127.0.0.1:7080)\n"
+		"      --cacert FILE            PEM CA certificates bpkd's https certificate must\n"
+		"                               chain to (default: the system's)\n"
+		"      --cert FILE              PEM client certificate, when bpkd requires one\n"
+		"      --key FILE               the client certificate's PEM private key\n"
 		"  -h, --help                   show this help\n",
 };

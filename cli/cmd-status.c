@@ -11,7 +11,7 @@
 #include "cli.h"
 #include "util.h"
 
-enum { OPT_AGENT = 0x100 };
+enum { OPT_AGENT = 0x100, OPT_CACERT, OPT_CERT, OPT_KEY };
 
 static void print_status(json_t *root)
 {
@@ -45,6 +45,9 @@ static int run_status(int argc, char **argv)
 {
 	static const struct option options[] = {
 		{ "agent", required_argument, NULL, OPT_AGENT },
+		{ "cacert", required_argument, NULL, OPT_CACERT },
+		{ "cert", required_argument, NULL, OPT_CERT },
+		{ "key", required_argument, NULL, OPT_KEY },
 		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
@@ -53,6 +56,8 @@ static int run_status(int argc, char **argv)
 	const char *agent = NULL;
 	bool json = false;
 	json_t *root;
+	struct bpk_error error = BPK_ERROR_INIT;
+	BPK_OPTS(bpk_agent_client_opts, tls);
 	long status;
 	int c, err;
 
@@ -60,6 +65,15 @@ static int run_status(int argc, char **argv)
 		switch (c) {
 		case OPT_AGENT:
 			agent = optarg;
+			break;
+		case OPT_CACERT:
+			tls.ca_file = optarg;
+			break;
+		case OPT_CERT:
+			tls.cert_file = optarg;
+			break;
+		case OPT_KEY:
+			tls.key_file = optarg;
 			break;
 		case 'j':
 			json = true;
@@ -72,12 +86,26 @@ static int run_status(int argc, char **argv)
 	}
 	if (optind != argc)
 		return cli_usage_error("status", "unexpected argument '%s'", argv[optind]);
-	err = bpk_agent_client__request(agent, "GET", "/v1/status", NULL, &status, &answer);
-	if (err)
-		return cli_error("cannot reach bpkd at %s: %s", agent ?: BPK_AGENT_DEFAULT_URL,
-				 strerror(-err));
-	if (status != 200)
-		return cli_error("bpkd answered %ld to GET /v1/status", status);
+	err = bpk_agent_client__request_opts(agent, "GET", "/v1/status", NULL, &tls, &error, &status,
+					     &answer);
+	if (err) {
+		cli_error("cannot reach bpkd at %s: %s", agent ?: BPK_AGENT_DEFAULT_URL,
+			  error.message ?: strerror(-err));
+		bpk_error__release(&error);
+		return EXIT_FAIL;
+	}
+	if (status != 200) {
+		/* bpkd's {"error":{"message"}} says why, e.g. a client certificate it refused. */
+		const char *m;
+
+		root = json_loads(answer, 0, NULL);
+		m = json_string_value(json_object_get(json_object_get(root, "error"), "message"));
+
+		cli_error("bpkd answered %ld to GET /v1/status%s%s", status, m ? ": " : "",
+			  m ?: "");
+		json_decref(root);
+		return EXIT_FAIL;
+	}
 	if (json) {
 		fputs(answer, stdout);
 		return EXIT_OK;
@@ -95,12 +123,17 @@ const struct cmd cmd_status = {
 	.run = run_status,
 	.summary = "show what bpkd runs",
 	.help =
-		"usage: bpk status [--agent URL] [-j]\n"
+		"usage: bpk status [--agent URL] [--cacert FILE]\n"
+		"       [--cert FILE --key FILE] [-j]\n"
 		"\n"
 		"Show what bpkd runs: per interface and hook, the chain in order with each\n"
 		"program's id, package, version, signer and run count.\n"
 		"\n"
 		"      --agent URL              bpkd's address (default: http://127.0.0.1:7080)\n"
+		"      --cacert FILE            PEM CA certificates bpkd's https certificate must\n"
+		"                               chain to (default: the system's)\n"
+		"      --cert FILE              PEM client certificate, when bpkd requires one\n"
+		"      --key FILE               the client certificate's PEM private key\n"
 		"  -j, --json                   print bpkd's status document as it is\n"
 		"  -h, --help                   show this help\n",
 };

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <gnutls/gnutls.h>
 #include <jansson.h>
 #include <microhttpd.h>
 
@@ -20,6 +21,7 @@
 struct request {
 	struct strbuf body;
 	bool too_large;
+	const char *refused;	/* mutual TLS: why the client's certificate is not good enough */
 };
 
 static enum MHD_Result send_text(struct MHD_Connection *conn, unsigned int status,
@@ -190,10 +192,40 @@ static enum MHD_Result route(struct bpkd *d, struct MHD_Connection *conn, const 
 	return send_error(conn, 404, "not_found", "no such endpoint: %s", url);
 }
 
+/*
+ * Mutual TLS: NULL when the client presented a certificate that chains to --tls-client-ca
+ * (gnutls checks the chain, validity dates and signatures), else why not. The handshake asks
+ * for a certificate without requiring one (MHD's GNUTLS_CERT_REQUEST), so a refusal is an
+ * HTTP 403 with a JSON error rather than a failed handshake the client cannot explain.
+ */
+static const char *client_cert_refusal(struct MHD_Connection *conn)
+{
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+	gnutls_session_t session = ci ? (gnutls_session_t)ci->tls_session : NULL;
+	unsigned int status = 0;
+	int err;
+
+	if (!session)
+		return "no TLS session";
+	if (gnutls_certificate_type_get(session) != GNUTLS_CRT_X509 ||
+	    !gnutls_certificate_get_peers(session, &(unsigned int){ 0 }))
+		return "a client certificate is required";
+	err = gnutls_certificate_verify_peers2(session, &status);
+	if (err == GNUTLS_E_NO_CERTIFICATE_FOUND)
+		return "a client certificate is required";
+	if (err < 0)
+		return "the client certificate cannot be verified";
+	if (status)
+		return "the client certificate does not verify against the trusted client CA";
+	return NULL;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
 				  const char *method, const char *version, const char *upload,
 				  size_t *upload_size, void **con_cls)
 {
+	struct bpkd *d = cls;
 	struct request *req = *con_cls;
 
 	if (!req) {
@@ -201,17 +233,25 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		if (!req)
 			return MHD_NO;
 		*con_cls = req;
+		if (d->tls_client_ca)
+			req->refused = client_cert_refusal(conn);
 		return MHD_YES;
 	}
 	if (*upload_size) {
-		if (req->body.len + *upload_size > BODY_MAX)
+		/* The body of a refused client is read and dropped, never kept. */
+		if (req->refused || req->body.len + *upload_size > BODY_MAX)
 			req->too_large = true;
 		else if (strbuf_add(&req->body, upload, *upload_size))
 			return MHD_NO;
 		*upload_size = 0;
 		return MHD_YES;
 	}
-	return route(cls, conn, url, method, req);
+	if (req->refused) {
+		if (d->verbose)
+			fprintf(stderr, "bpkd: %s %s refused: %s\n", method, url, req->refused);
+		return send_error(conn, 403, "client_certificate_refused", "%s", req->refused);
+	}
+	return route(d, conn, url, method, req);
 }
 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
@@ -237,12 +277,29 @@ int bpkd_api_start(struct bpkd *d, const char *addr, char **ret_error)
 		return err;
 	if (ss.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
+	if (d->tls_cert) {
+		if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
+			*ret_error = xasprintf("this libmicrohttpd is built without TLS");
+			return -EOPNOTSUPP;
+		}
+		flags |= MHD_USE_TLS;
+	}
+	/* The TLS options come last: an unused one is MHD_OPTION_END, which ends the list. */
 	d->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_request, d, MHD_OPTION_SOCK_ADDR,
 				     &ss, MHD_OPTION_NOTIFY_COMPLETED, on_completed, d,
 				     MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)30,
-				     MHD_OPTION_END);
+				     d->tls_cert ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END,
+				     d->tls_cert,
+				     d->tls_cert ? MHD_OPTION_HTTPS_MEM_KEY : MHD_OPTION_END,
+				     d->tls_key,
+				     d->tls_client_ca ? MHD_OPTION_HTTPS_MEM_TRUST : MHD_OPTION_END,
+				     d->tls_client_ca, MHD_OPTION_END);
 	if (!d->daemon) {
-		*ret_error = xasprintf("cannot listen on %s: %s", addr, strerror(errno ? errno : EIO));
+		/* MHD says no more than that it failed; a bad PEM file fails the same way. */
+		*ret_error = xasprintf("cannot listen on %s%s: %s", addr,
+				       d->tls_cert ? ", or the TLS certificate, key or client CA is not usable PEM"
+						   : "",
+				       strerror(errno ? errno : EIO));
 		return -EADDRINUSE;
 	}
 	return 0;

@@ -16,6 +16,7 @@
 static const char usage[] =
 	"usage: bpkd [--listen ADDR:PORT] [--state DIR] [--repo URL]... [--trust DIR]\n"
 	"            [--allow-unsigned] [--pin-root DIR] [--config FILE] [-v]\n"
+	"            [--tls-cert FILE --tls-key FILE [--tls-client-ca FILE]]\n"
 	"\n"
 	"The bpk node agent: applies l3afd-shaped configurations (POST /l3af/configs/v1/update,\n"
 	"/add, /delete) by fetching, verifying, loading and chaining eBPF programs on interfaces.\n"
@@ -28,8 +29,13 @@ static const char usage[] =
 	"  --trust DIR         the trust policy (default " BPK_TRUST_DIR ")\n"
 	"  --allow-unsigned    run unsigned packages and l3afd-layout archives (development only)\n"
 	"  --pin-root DIR      where programs, maps and links are pinned (default /sys/fs/bpf/bpk)\n"
+	"  --tls-cert FILE     serve https with this PEM certificate (chain)\n"
+	"  --tls-key FILE      the certificate's PEM private key (unencrypted)\n"
+	"  --tls-client-ca FILE  mutual TLS: answer 403 to a request without a client\n"
+	"                      certificate that chains to these PEM CA certificates\n"
 	"  --config FILE       a JSON file with the same keys: listen, state, repo, trust,\n"
-	"                      allow_unsigned, pin_root; options on the command line win\n"
+	"                      allow_unsigned, pin_root, tls_cert, tls_key, tls_client_ca;\n"
+	"                      options on the command line win\n"
 	"  -v, --verbose       log every apply, not only failures\n"
 	"  -h, --help          this text\n"
 	"  --version           the version\n";
@@ -39,6 +45,9 @@ struct settings {
 	char *state;
 	char *trust;
 	char *pin_root;
+	char *tls_cert;
+	char *tls_key;
+	char *tls_client_ca;
 	bool allow_unsigned;
 	bool allow_unsigned_set;
 	size_t repo_cnt;
@@ -59,8 +68,10 @@ static int add_repo(struct settings *s, const char *url)
 /* The configuration file: what the command line did not set. */
 static int read_config(const char *path, struct settings *s)
 {
-	static const char *const keys[] = { "listen", "state", "trust", "pin_root" };
-	char **dst[] = { &s->listen, &s->state, &s->trust, &s->pin_root };
+	static const char *const keys[] = { "listen",	"state",   "trust",	   "pin_root",
+					    "tls_cert", "tls_key", "tls_client_ca" };
+	char **dst[] = { &s->listen,   &s->state,   &s->trust,	       &s->pin_root,
+			 &s->tls_cert, &s->tls_key, &s->tls_client_ca };
 	json_error_t jerr;
 	json_t *root = json_load_file(path, 0, &jerr), *v;
 	size_t i;
@@ -112,6 +123,34 @@ fail:
 	return -EINVAL;
 }
 
+/* The PEM files of --tls-*: read once at start, before any request, as root may be needed. */
+static int read_tls(const struct settings *s, struct bpkd *d)
+{
+	const char *paths[] = { s->tls_cert, s->tls_key, s->tls_client_ca };
+	char **dst[] = { &d->tls_cert, &d->tls_key, &d->tls_client_ca };
+	size_t i, len;
+	int err;
+
+	if (!s->tls_cert != !s->tls_key) {
+		fprintf(stderr, "error: --tls-cert and --tls-key go together\n");
+		return -EINVAL;
+	}
+	if (s->tls_client_ca && !s->tls_cert) {
+		fprintf(stderr, "error: --tls-client-ca needs --tls-cert and --tls-key\n");
+		return -EINVAL;
+	}
+	for (i = 0; i < ARRAY_SIZE(paths); i++) {
+		if (!paths[i])
+			continue;
+		err = read_file(paths[i], 1U << 20, dst[i], &len);
+		if (err) {
+			fprintf(stderr, "error: cannot read '%s': %s\n", paths[i], strerror(-err));
+			return err;
+		}
+	}
+	return 0;
+}
+
 static int print_library(enum bpk_print_level level, const char *fmt, va_list ap)
 {
 	if (level == BPK_DEBUG)
@@ -129,6 +168,9 @@ int main(int argc, char **argv)
 		{ "allow-unsigned", no_argument, NULL, 'U' },
 		{ "pin-root", required_argument, NULL, 'p' },
 		{ "config", required_argument, NULL, 'c' },
+		{ "tls-cert", required_argument, NULL, 'C' },
+		{ "tls-key", required_argument, NULL, 'K' },
+		{ "tls-client-ca", required_argument, NULL, 'A' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -168,6 +210,15 @@ int main(int argc, char **argv)
 		case 'c':
 			config = optarg;
 			break;
+		case 'C':
+			s.tls_cert = strdup(optarg);
+			break;
+		case 'K':
+			s.tls_key = strdup(optarg);
+			break;
+		case 'A':
+			s.tls_client_ca = strdup(optarg);
+			break;
 		case 'v':
 			d.verbose = true;
 			break;
@@ -189,6 +240,8 @@ int main(int argc, char **argv)
 	}
 	if (config && read_config(config, &s))
 		return 1;
+	if (read_tls(&s, &d))
+		goto out;
 	trust = bpk_trust__load_dir(s.trust ?: bpk_trust__default_dir(), &error);
 	if (!trust && !s.trust && errno == ENOENT) {
 		bpk_error__release(&error);
@@ -225,8 +278,9 @@ int main(int argc, char **argv)
 		fprintf(stderr, "error: %s\n", msg ?: "cannot listen");
 		goto out;
 	}
-	fprintf(stderr, "bpkd: listening on http://%s (state %s)\n", s.listen ?: "127.0.0.1:7080",
-		s.state ?: "/var/lib/bpkd");
+	fprintf(stderr, "bpkd: listening on %s://%s%s (state %s)\n", d.tls_cert ? "https" : "http",
+		s.listen ?: "127.0.0.1:7080",
+		d.tls_client_ca ? ", client certificates required" : "", s.state ?: "/var/lib/bpkd");
 	do {
 		if (sigwait(&set, &sig))
 			break;
@@ -244,6 +298,15 @@ out:
 	free(s.state);
 	free(s.trust);
 	free(s.pin_root);
+	free(s.tls_cert);
+	free(s.tls_key);
+	free(s.tls_client_ca);
+	/* The key's copy is wiped: it outlives nothing that needs it. */
+	if (d.tls_key)
+		explicit_bzero(d.tls_key, strlen(d.tls_key));
+	free(d.tls_cert);
+	free(d.tls_key);
+	free(d.tls_client_ca);
 	for (size_t i = 0; i < s.repo_cnt; i++)
 		free(s.repos[i]);
 	free(s.repos);

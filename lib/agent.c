@@ -190,18 +190,109 @@ static void curl_init(void)
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 }
 
+/*
+ * The download cache (docs/spec/agent.md §3): STATE/cache/downloads/SHA256 holds bytes by
+ * their digest, and STATE/cache/downloads/url-SHA256(URL).json {"url", "sha256", "etag",
+ * "last_modified"} what the URL answered last. The digest of a URL's bytes cannot be known
+ * before asking (l3afd gives none), so the server is asked whether they changed: a 304 to
+ * If-None-Match / If-Modified-Since reuses the kept bytes, and nothing is downloaded.
+ */
+struct dl_cache {
+	char *record;		/* the URL's record */
+	char *dir;
+	json_t *known;		/* the record read, if its bytes are kept and intact */
+	char *data;		/* those bytes */
+	size_t size;
+};
+
+static void dl_cache_release(struct dl_cache *dc)
+{
+	free(dc->record);
+	free(dc->dir);
+	json_decref(dc->known);
+	free(dc->data);
+}
+
+static int dl_cache_open(const struct bpk_agent *a, const char *url, struct dl_cache *dc)
+{
+	_cleanup_free_ char *blob = NULL;
+	char key[65], got[65];
+	const char *sha;
+
+	memset(dc, 0, sizeof(*dc));
+	if (bpk_sha256_hex(url, strlen(url), key))
+		return -ENOMEM;
+	dc->dir = xasprintf("%s/cache/downloads", a->state_dir);
+	dc->record = xasprintf("%s/cache/downloads/url-%s.json", a->state_dir, key);
+	if (!dc->dir || !dc->record)
+		return -ENOMEM;
+	dc->known = json_load_file(dc->record, 0, NULL);
+	sha = jstr(dc->known, "sha256");
+	if (!dc->known || strcmp(jstr(dc->known, "url"), url) || strlen(sha) != 64 ||
+	    strspn(sha, "0123456789abcdef") != 64)
+		goto forget;
+	blob = path_join(dc->dir, sha);
+	if (!blob || read_file(blob, BPK_DEFAULT_MAX_COMPRESSED, &dc->data, &dc->size) ||
+	    bpk_sha256_hex(dc->data, dc->size, got) || strcmp(got, sha))
+		goto forget;
+	return 0;
+forget:
+	json_decref(dc->known);
+	free(dc->data);
+	dc->known = NULL;
+	dc->data = NULL;
+	return 0;
+}
+
+/* Keep data as the URL's answer, when the server gave a validator to ask with next time. */
+static void dl_cache_store(struct dl_cache *dc, const char *url, const char *data, size_t size,
+			   const char *etag, const char *last_modified)
+{
+	_cleanup_free_ char *blob = NULL, *text = NULL;
+	json_t *rec;
+	char sha[65];
+
+	if ((!etag && !last_modified) || bpk_sha256_hex(data, size, sha) || mkdir_p(dc->dir, 0700))
+		return;
+	blob = path_join(dc->dir, sha);
+	rec = json_pack("{s:s, s:s, s:s?, s:s?}", "url", url, "sha256", sha, "etag", etag,
+			"last_modified", last_modified);
+	text = rec ? json_dumps(rec, JSON_SORT_KEYS) : NULL;
+	json_decref(rec);
+	if (blob && text && !write_file_atomic(blob, data, size, 0600))
+		write_file_atomic(dc->record, text, strlen(text), 0600);
+}
+
+static const char *dl_header(CURL *c, const char *name)
+{
+	struct curl_header *h;
+
+	return curl_easy_header(c, name, 0, CURLH_HEADER, -1, &h) == CURLHE_OK ? h->value : NULL;
+}
+
 static int download(const struct bpk_agent *a, const char *url, struct bpk_error *error,
-		    const char *field, char **ret, size_t *ret_len)
+		    const char *field, char **ret, size_t *ret_len, bool *ret_cached)
 {
 	struct dl d = { STRBUF_INIT, BPK_DEFAULT_MAX_COMPRESSED };
+	_cleanup_free_ char *inm = NULL, *ims = NULL;
+	struct curl_slist *headers = NULL;
+	struct dl_cache dc;
 	CURL *c;
 	CURLcode rc;
 	long status = 0;
+	int err;
 
+	err = dl_cache_open(a, url, &dc);
+	if (err) {
+		dl_cache_release(&dc);
+		return err;
+	}
 	pthread_once(&curl_once, curl_init);
 	c = curl_easy_init();
-	if (!c)
+	if (!c) {
+		dl_cache_release(&dc);
 		return -ENOMEM;
+	}
 	curl_easy_setopt(c, CURLOPT_URL, url);
 	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
@@ -212,27 +303,48 @@ static int download(const struct bpk_agent *a, const char *url, struct bpk_error
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, dl_write);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, &d);
+	if (dc.known) {
+		if (jstr(dc.known, "etag")[0])
+			inm = xasprintf("If-None-Match: %s", jstr(dc.known, "etag"));
+		if (jstr(dc.known, "last_modified")[0])
+			ims = xasprintf("If-Modified-Since: %s", jstr(dc.known, "last_modified"));
+		if (inm)
+			headers = curl_slist_append(headers, inm);
+		if (ims)
+			headers = curl_slist_append(headers, ims);
+		curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
+	}
 	rc = curl_easy_perform(c);
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-	curl_easy_cleanup(c);
-	if (rc != CURLE_OK || status != 200) {
-		strbuf_release(&d.sb);
+	if (rc == CURLE_OK && status == 304 && dc.known) {
+		*ret = TAKE_PTR(dc.data);
+		*ret_len = dc.size;
+		*ret_cached = true;
+	} else if (rc == CURLE_OK && status == 200) {
+		dl_cache_store(&dc, url, d.sb.buf ?: "", d.sb.len, dl_header(c, "ETag"),
+			       dl_header(c, "Last-Modified"));
+		*ret = strbuf_detach(&d.sb, ret_len);
+		*ret_cached = false;
+	} else {
 		bpk_error__set(error, NULL, field, "%s: cannot download '%s': %s", field, url,
 			       rc != CURLE_OK ? curl_easy_strerror(rc) : "the server did not answer 200");
-		return status == 404 ? -ENOENT : -EIO;
+		err = status == 404 ? -ENOENT : -EIO;
 	}
-	*ret = strbuf_detach(&d.sb, ret_len);
-	return 0;
+	curl_easy_cleanup(c);
+	curl_slist_free_all(headers);
+	strbuf_release(&d.sb);
+	dl_cache_release(&dc);
+	return err;
 }
 
 /* Read a location: a path, file://PATH, or http(s)://... */
 static int fetch(const struct bpk_agent *a, const char *loc, struct bpk_error *error,
-		 const char *field, char **ret, size_t *ret_len)
+		 const char *field, char **ret, size_t *ret_len, bool *ret_cached)
 {
 	int err;
 
 	if (str_has_prefix(loc, "http://") || str_has_prefix(loc, "https://"))
-		return download(a, loc, error, field, ret, ret_len);
+		return download(a, loc, error, field, ret, ret_len, ret_cached);
 	if (str_has_prefix(loc, "file://"))
 		loc += strlen("file://");
 	if (loc[0] != '/') {
@@ -670,6 +782,7 @@ static int resolve(struct bpk_agent *a, const struct bpk_agent_prog *p, const ch
 {
 	_cleanup_free_ char *loc = NULL;
 	const struct bpk_repo *repo;
+	bool cached = false;
 	int err;
 
 	err = repo_package(a, p, field, error, &repo);
@@ -697,7 +810,7 @@ static int resolve(struct bpk_agent *a, const struct bpk_agent_prog *p, const ch
 	loc = locate(p);
 	if (!loc)
 		return -ENOMEM;
-	err = fetch(a, loc, error, field, &art->raw, &art->raw_size);
+	err = fetch(a, loc, error, field, &art->raw, &art->raw_size, &cached);
 	if (err)
 		return err;
 	if (str_has_suffix(p->artifact, ".bpk")) {
@@ -714,6 +827,8 @@ static int resolve(struct bpk_agent *a, const struct bpk_agent_prog *p, const ch
 				      p->object_file[0] ? p->object_file : p->artifact, "signed", 0);
 	if (!err && !art->info)
 		err = -ENOMEM;
+	if (!err && cached)
+		json_object_set_new(art->info, "from_cache", json_true());
 	if (!err)
 		*ret_loc = TAKE_PTR(loc);
 	return err;
@@ -2275,10 +2390,21 @@ char *bpk_agent__metrics(struct bpk_agent *a)
 int bpk_agent_client__request(const char *base_url, const char *method, const char *path,
 			      const char *body, long *ret_status, char **ret_body)
 {
+	return bpk_agent_client__request_opts(base_url, method, path, body, NULL, NULL, ret_status,
+					      ret_body);
+}
+
+int bpk_agent_client__request_opts(const char *base_url, const char *method, const char *path,
+				   const char *body, const struct bpk_agent_client_opts *opts,
+				   struct bpk_error *error, long *ret_status, char **ret_body)
+{
 	struct dl d = { STRBUF_INIT, BPK_DEFAULT_MAX_COMPRESSED };
 	_cleanup_free_ char *url = NULL;
 	struct curl_slist *headers = NULL;
 	const char *base = base_url ?: BPK_AGENT_DEFAULT_URL;
+	const char *ca = OPTS_GET(opts, ca_file, NULL), *cert = OPTS_GET(opts, cert_file, NULL);
+	const char *key = OPTS_GET(opts, key_file, NULL);
+	char curl_error[CURL_ERROR_SIZE] = "";
 	size_t n = strlen(base);
 	long status = 0;
 	CURLcode rc;
@@ -2299,6 +2425,14 @@ int bpk_agent_client__request(const char *base_url, const char *method, const ch
 	curl_easy_setopt(c, CURLOPT_TIMEOUT, 600L);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, dl_write);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, &d);
+	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, curl_error);
+	/* TLS to the agent: its certificate always verified; ours only when asked for. */
+	if (ca)
+		curl_easy_setopt(c, CURLOPT_CAINFO, ca);
+	if (cert)
+		curl_easy_setopt(c, CURLOPT_SSLCERT, cert);
+	if (key)
+		curl_easy_setopt(c, CURLOPT_SSLKEY, key);
 	if (body) {
 		headers = curl_slist_append(NULL, "Content-Type: application/json");
 		curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
@@ -2311,6 +2445,8 @@ int bpk_agent_client__request(const char *base_url, const char *method, const ch
 	curl_slist_free_all(headers);
 	if (rc != CURLE_OK) {
 		strbuf_release(&d.sb);
+		bpk_error__set(error, NULL, NULL, "%s",
+			       curl_error[0] ? curl_error : curl_easy_strerror(rc));
 		switch (rc) {
 		case CURLE_COULDNT_CONNECT:
 			return -ECONNREFUSED;
@@ -2318,6 +2454,16 @@ int bpk_agent_client__request(const char *base_url, const char *method, const ch
 			return -ETIMEDOUT;
 		case CURLE_COULDNT_RESOLVE_HOST:
 			return -EHOSTUNREACH;
+		case CURLE_PEER_FAILED_VERIFICATION:
+			return -EKEYREJECTED;
+		case CURLE_SSL_CACERT_BADFILE:
+		case CURLE_SSL_CERTPROBLEM:
+			return -ENOENT;
+		case CURLE_SSL_CONNECT_ERROR:
+		case CURLE_GOT_NOTHING:
+		case CURLE_RECV_ERROR:
+		case CURLE_SEND_ERROR:
+			return -EPROTO;
 		default:
 			return -EIO;
 		}

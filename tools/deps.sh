@@ -8,6 +8,7 @@ build-essential pkg-config meson ninja-build clang llvm lld libclang-rt-14-dev
 libbpf-dev libelf-dev zlib1g-dev bpftool libxdp-dev xdp-tools
 libssl-dev libcurl4-openssl-dev libmicrohttpd-dev libjansson-dev libarchive-dev
 libsqlite3-dev libpq-dev postgresql libcmark-dev libcmocka-dev
+libgnutls28-dev
 iproute2 iputils-ping python3 ca-certificates openssl curl
 nginx-light wrk
 chromium

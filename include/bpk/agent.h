@@ -207,4 +207,26 @@ char *bpk_agent__metrics(struct bpk_agent *agent);
 int bpk_agent_client__request(const char *base_url, const char *method, const char *path,
 			      const char *body, long *ret_status, char **ret_body);
 
+/* How bpk_agent_client__request_opts() reaches an agent over https (docs/spec/agent.md §8). */
+struct bpk_agent_client_opts {
+	size_t sz;
+	/* PEM CA certificates that bpkd's certificate must chain to; NULL: the system's store */
+	const char *ca_file;
+	/* PEM client certificate for mutual TLS; NULL: none is presented */
+	const char *cert_file;
+	/* its PEM private key (unencrypted); NULL: read from cert_file */
+	const char *key_file;
+};
+
+/*
+ * bpk_agent_client__request() with opts (may be NULL). When no answer came, the negative
+ * errno is joined by one sentence in error (may be NULL), libcurl's: "SSL certificate
+ * problem: ...". -EPROTO: the TLS handshake failed or the peer closed the connection
+ * mid-way; -EKEYREJECTED: bpkd's certificate did not verify; -ENOENT: a file of opts cannot
+ * be read.
+ */
+int bpk_agent_client__request_opts(const char *base_url, const char *method, const char *path,
+				   const char *body, const struct bpk_agent_client_opts *opts,
+				   struct bpk_error *error, long *ret_status, char **ret_body);
+
 #endif

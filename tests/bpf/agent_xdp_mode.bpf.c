@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-only
-/* Exercises bpkd's map_args: an l3afd-protocol XDP stage that drops or passes on as configured. */
+/* Exercises bpkd's map_args and global data: an l3afd-protocol XDP stage that drops or passes on. */
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
 
@@ -11,7 +11,7 @@ struct {
 	__uint(max_entries, 1);
 } mode_next SEC(".maps");
 
-/* Written by map_args: key 0 = 1 drops every packet, anything else passes it on. */
+/* Written by map_args: key 0 = drop_mode drops every packet, anything else passes it on. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__type(key, __u32);
@@ -26,6 +26,10 @@ struct {
 	__uint(max_entries, 1);
 } mode_packets SEC(".maps");
 
+/* Global data, so that the agent loads a stage with .rodata and .bss maps. */
+volatile const __u32 drop_mode = 1;
+__u64 mode_seen;
+
 SEC("xdp")
 int xdp_mode(struct xdp_md *ctx)
 {
@@ -34,7 +38,8 @@ int xdp_mode(struct xdp_md *ctx)
 
 	if (packets)
 		__sync_fetch_and_add(packets, 1);
-	if (mode && *mode == 1)
+	mode_seen++;
+	if (mode && *mode == drop_mode)
 		return XDP_DROP;
 	bpf_tail_call(ctx, &mode_next, 0);
 	return XDP_PASS;

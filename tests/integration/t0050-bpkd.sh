@@ -9,6 +9,7 @@
 command -v ip >/dev/null || skip "ip (iproute2) is not installed"
 command -v ping >/dev/null || skip "ping (iputils-ping) is not installed"
 command -v curl >/dev/null || skip "curl is not installed"
+command -v bpftool >/dev/null || skip "bpftool is not installed"
 BPKD=$BPK_TEST_BUILDDIR/daemon/bpkd
 TOOL=$BPK_TEST_BUILDDIR/tests/chain-tool
 [ -x "$BPKD" ] || fail "$BPKD is not built"
@@ -136,12 +137,33 @@ json_get body "len(j) == 1 and j[0]['iface'] == 'veth-rx' and j[0]['host_name'] 
 	fail "GET configs is not one veth-rx entry"
 expect_agent 404 GET /l3af/configs/v1/nosuch0
 
+say "global data: mode's .rodata is frozen with drop_mode=1, its .bss counts what it saw"
+# globals NAME: "VALUE FROZEN" of mode's internal map NAME (libbpf names it OBJECT.SECTION),
+# its value read as one little-endian integer.
+globals() {
+	mid=$(json_get status "[p['prog_id'] for i in j['interfaces'] for h in i['hooks'] for p in h['chain'] if p['name'] == 'mode'][0]")
+	bpftool -j prog show id "$mid" >prog.json 2>&1 || { cat prog.json; fail "bpftool does not show mode's program"; }
+	for m in $(json_get prog.json "' '.join(str(i) for i in j.get('map_ids', []))"); do
+		bpftool -j map show id "$m" >map.json 2>&1 || { cat map.json; fail "bpftool does not show map $m"; }
+		[ "$(json_get map.json "j['name']")" = "$1" ] || continue
+		bpftool -j map dump id "$m" >dump.json 2>&1 || { cat dump.json; fail "cannot dump $1"; }
+		echo "$(json_get dump.json "int.from_bytes(bytes(int(b, 16) for b in j[0]['value']), 'little')") $(json_get map.json "j['frozen']")"
+		return 0
+	done
+	fail "mode's program has no map $1"
+}
+status
+ro=$(globals mode.rodata) && [ "$ro" = "1 1" ] || fail "mode.rodata is '$ro', not drop_mode=1 and frozen"
+bss=$(globals mode.bss) && [ "${bss%% *}" -ge 10 ] || fail "mode.bss is '$bss', not the packets mode saw"
+
 say "map_args: mode=1 drops; the counter before it counts, the one after does not"
-c2_before=$(count c2 count_packets)
 c1_before=$(count c1 count_packets)
 ids_before=$(ids)
 payload p2.json "$(prog c1 1 count_next), $(prog mode 2 mode_next 1), $(prog c2 3 count_next)" "$TC_PROGS"
 expect_agent 200 POST /l3af/configs/v1/update p2.json
+# Read after the switch to mode=1: until then a stray frame of the young link (IPv6 router
+# solicitation, MLD) may still pass mode=0 and count in c2.
+c2_before=$(count c2 count_packets)
 status
 [ "$(ids)" = "$ids_before" ] || fail "a map_args change reloaded programs ($ids_before -> $(ids))"
 ping_ok 5 && fail "pings cross a stage configured to drop"
@@ -203,6 +225,7 @@ ping_ok 5 || fail "pings stopped after refused applies"
 [ -z "$(find "$PIN/bpk" -name 'bad@*' -o -name 'loose@*')" ] || fail "a refused apply left pins behind"
 
 say "kill -9 bpkd while pings cross; restart; everything still runs, status re-adopted"
+bss=$(globals mode.bss) || fail "cannot read mode.bss before the restart"
 ip netns exec "$NS_TX" ping -q -c 200 -i 0.01 -W 1 10.240.50.2 >ping-restart 2>&1 &
 PING_PID=$!
 at_exit "kill $PING_PID"
@@ -217,6 +240,8 @@ status
 [ "$(ids)" = "$ids_good" ] || fail "after the restart the ids are $(ids), not $ids_good"
 json_get status "j['adopted_at_start'] == 5 and all(h['running'] for i in j['interfaces'] for h in i['hooks'])" |
 	grep -qx True || { cat status; fail "the restarted bpkd did not re-adopt 5 running programs"; }
+bss2=$(globals mode.bss) && [ "${bss2%% *}" -gt "${bss%% *}" ] ||
+	fail "mode.bss went from '$bss' to '$bss2' across the restart: the re-adopted stage lost its globals"
 
 say "/metrics lists the programs and the refused applies"
 expect_agent 200 GET /metrics
