@@ -72,4 +72,31 @@ int cli_fetch_or_install(int argc, char **argv, bool install);
 /* Each detail of the last refusal ("error E003 missing-readme: README.md: ..."), on stderr. */
 void cli_print_details(const struct bpk_repo_client *client);
 
+/* ---- bpk apply, status, detach: talking to bpkd (agent.c) ---- */
+
+/* The options that say how to reach bpkd; CLI_AGENT_OPTIONS lists them for getopt_long. */
+enum { CLI_OPT_AGENT = 0x200, CLI_OPT_CACERT, CLI_OPT_CERT, CLI_OPT_KEY };
+#define CLI_AGENT_OPTIONS                                                                          \
+	{ "agent", required_argument, NULL, CLI_OPT_AGENT },                                       \
+	{ "cacert", required_argument, NULL, CLI_OPT_CACERT },                                     \
+	{ "cert", required_argument, NULL, CLI_OPT_CERT },                                         \
+	{ "key", required_argument, NULL, CLI_OPT_KEY }
+
+struct cli_agent {
+	const char *url; /* NULL: BPK_AGENT_DEFAULT_URL */
+	struct bpk_agent_client_opts tls;
+};
+#define CLI_AGENT_INIT { NULL, { .sz = sizeof(struct bpk_agent_client_opts) } }
+
+/* Take getopt's c (and its argument) if it is one of CLI_AGENT_OPTIONS: whether it was. */
+bool cli_agent_option(struct cli_agent *agent, int c, const char *arg);
+/*
+ * One request to bpkd; EXIT_OK with the status and the answer (caller frees), or EXIT_FAIL
+ * after saying why bpkd could not be reached.
+ */
+int cli_agent_request(const struct cli_agent *agent, const char *method, const char *path,
+		      const char *body, long *ret_status, char **ret_answer);
+/* The message of bpkd's {"error":{"code","message"}}, or the answer itself. Caller frees. */
+char *cli_agent_message(const char *answer);
+
 #endif

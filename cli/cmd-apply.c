@@ -11,59 +11,34 @@
 #include "cli.h"
 #include "util.h"
 
-enum { OPT_AGENT = 0x100, OPT_ADD, OPT_CACERT, OPT_CERT, OPT_KEY };
-
-/* The message of bpkd's {"error":{"code","message"}}, or the body itself. Caller frees. */
-static char *agent_message(const char *body)
-{
-	json_t *root = json_loads(body, 0, NULL);
-	const char *m = json_string_value(json_object_get(json_object_get(root, "error"), "message"));
-	char *s = strdup(m ? m : body);
-
-	json_decref(root);
-	return s;
-}
+enum { OPT_ADD = 0x100 };
 
 static int run_apply(int argc, char **argv)
 {
 	static const struct option options[] = {
-		{ "agent", required_argument, NULL, OPT_AGENT },
-		{ "cacert", required_argument, NULL, OPT_CACERT },
-		{ "cert", required_argument, NULL, OPT_CERT },
-		{ "key", required_argument, NULL, OPT_KEY },
+		CLI_AGENT_OPTIONS,
 		{ "add", no_argument, NULL, OPT_ADD },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
-	const char *agent = NULL, *path;
+	const char *path;
 	_cleanup_free_ char *data = NULL, *answer = NULL, *msg = NULL;
 	bool add = false;
 	size_t len;
-	struct bpk_error error = BPK_ERROR_INIT;
-	BPK_OPTS(bpk_agent_client_opts, tls);
+	struct cli_agent agent = CLI_AGENT_INIT;
 	long status;
 	int c, err;
 
 	while ((c = getopt_long(argc, argv, "h", options, NULL)) != -1) {
 		switch (c) {
-		case OPT_AGENT:
-			agent = optarg;
-			break;
-		case OPT_CACERT:
-			tls.ca_file = optarg;
-			break;
-		case OPT_CERT:
-			tls.cert_file = optarg;
-			break;
-		case OPT_KEY:
-			tls.key_file = optarg;
-			break;
 		case OPT_ADD:
 			add = true;
 			break;
 		case 'h':
 			return cli_help("apply");
 		default:
+			if (cli_agent_option(&agent, c, optarg))
+				break;
 			return cli_usage_error("apply", "unknown option");
 		}
 	}
@@ -73,18 +48,11 @@ static int run_apply(int argc, char **argv)
 	err = read_file(path, 4U << 20, &data, &len);
 	if (err)
 		return cli_error("cannot read '%s': %s", path, strerror(-err));
-	err = bpk_agent_client__request_opts(agent, "POST",
-					     add ? "/l3af/configs/v1/add"
-						 : "/l3af/configs/v1/update",
-					     data, &tls, &error, &status, &answer);
-	if (err) {
-		cli_error("cannot reach bpkd at %s: %s", agent ?: BPK_AGENT_DEFAULT_URL,
-			  error.message ?: strerror(-err));
-		bpk_error__release(&error);
+	if (cli_agent_request(&agent, "POST", add ? "/l3af/configs/v1/add" : "/l3af/configs/v1/update",
+			      data, &status, &answer))
 		return EXIT_FAIL;
-	}
 	if (status != 200) {
-		msg = agent_message(answer);
+		msg = cli_agent_message(answer);
 		return cli_error("cannot apply '%s': %s", path, msg ?: "bpkd refused it");
 	}
 	return EXIT_OK;

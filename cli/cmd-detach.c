@@ -11,46 +11,30 @@
 #include "cli.h"
 #include "util.h"
 
-enum { OPT_AGENT = 0x100, OPT_CACERT, OPT_CERT, OPT_KEY };
-
 static const char *const hooks[] = { "xdp_ingress", "tc_ingress", "tc_egress", "probes" };
 
 static int run_detach(int argc, char **argv)
 {
 	static const struct option options[] = {
-		{ "agent", required_argument, NULL, OPT_AGENT },
-		{ "cacert", required_argument, NULL, OPT_CACERT },
-		{ "cert", required_argument, NULL, OPT_CERT },
-		{ "key", required_argument, NULL, OPT_KEY },
+		CLI_AGENT_OPTIONS,
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
-	const char *agent = NULL, *iface, *hook = NULL;
+	const char *iface, *hook = NULL;
 	_cleanup_free_ char *path = NULL, *answer = NULL, *body = NULL;
 	json_t *cfg = NULL, *req = NULL, *names, *list, *p;
 	size_t i, j;
-	struct bpk_error error = BPK_ERROR_INIT;
-	BPK_OPTS(bpk_agent_client_opts, tls);
+	struct cli_agent agent = CLI_AGENT_INIT;
 	long status;
-	int c, err, ret = EXIT_FAIL;
+	int c, ret = EXIT_FAIL;
 
 	while ((c = getopt_long(argc, argv, "h", options, NULL)) != -1) {
 		switch (c) {
-		case OPT_AGENT:
-			agent = optarg;
-			break;
-		case OPT_CACERT:
-			tls.ca_file = optarg;
-			break;
-		case OPT_CERT:
-			tls.cert_file = optarg;
-			break;
-		case OPT_KEY:
-			tls.key_file = optarg;
-			break;
 		case 'h':
 			return cli_help("detach");
 		default:
+			if (cli_agent_option(&agent, c, optarg))
+				break;
 			return cli_usage_error("detach", "unknown option");
 		}
 	}
@@ -69,14 +53,8 @@ static int run_detach(int argc, char **argv)
 	path = xasprintf("/l3af/configs/v1/%s", iface);
 	if (!path)
 		return cli_error("out of memory");
-	err = bpk_agent_client__request_opts(agent, "GET", path, NULL, &tls, &error, &status,
-					     &answer);
-	if (err) {
-		cli_error("cannot reach bpkd at %s: %s", agent ?: BPK_AGENT_DEFAULT_URL,
-			  error.message ?: strerror(-err));
-		bpk_error__release(&error);
+	if (cli_agent_request(&agent, "GET", path, NULL, &status, &answer))
 		return EXIT_FAIL;
-	}
 	if (status == 404)
 		return cli_error("bpkd runs nothing on '%s'", iface);
 	cfg = json_loads(answer, 0, NULL);
@@ -103,22 +81,15 @@ static int run_detach(int argc, char **argv)
 		cli_error("out of memory");
 		goto out;
 	}
-	err = bpk_agent_client__request_opts(agent, "POST", "/l3af/configs/v1/delete", body, &tls,
-					     &error, &status, &answer);
-	if (err) {
-		cli_error("cannot reach bpkd at %s: %s", agent ?: BPK_AGENT_DEFAULT_URL,
-			  error.message ?: strerror(-err));
-		bpk_error__release(&error);
-	} else if (status != 200) {
-		json_t *e = json_loads(answer, 0, NULL);
-		const char *m = json_string_value(
-			json_object_get(json_object_get(e, "error"), "message"));
+	if (cli_agent_request(&agent, "POST", "/l3af/configs/v1/delete", body, &status, &answer))
+		goto out;
+	if (status != 200) {
+		_cleanup_free_ char *m = cli_agent_message(answer);
 
-		cli_error("cannot detach '%s': %s", iface, m ? m : answer);
-		json_decref(e);
-	} else {
-		ret = EXIT_OK;
+		cli_error("cannot detach '%s': %s", iface, m ?: "bpkd refused it");
+		goto out;
 	}
+	ret = EXIT_OK;
 out:
 	json_decref(cfg);
 	json_decref(req);

@@ -11,8 +11,6 @@
 #include "cli.h"
 #include "util.h"
 
-enum { OPT_AGENT = 0x100, OPT_CACERT, OPT_CERT, OPT_KEY };
-
 static void print_status(json_t *root)
 {
 	json_t *ifo, *ho, *p;
@@ -44,67 +42,40 @@ static void print_status(json_t *root)
 static int run_status(int argc, char **argv)
 {
 	static const struct option options[] = {
-		{ "agent", required_argument, NULL, OPT_AGENT },
-		{ "cacert", required_argument, NULL, OPT_CACERT },
-		{ "cert", required_argument, NULL, OPT_CERT },
-		{ "key", required_argument, NULL, OPT_KEY },
+		CLI_AGENT_OPTIONS,
 		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
 	_cleanup_free_ char *answer = NULL;
-	const char *agent = NULL;
 	bool json = false;
 	json_t *root;
-	struct bpk_error error = BPK_ERROR_INIT;
-	BPK_OPTS(bpk_agent_client_opts, tls);
+	struct cli_agent agent = CLI_AGENT_INIT;
 	long status;
-	int c, err;
+	int c;
 
 	while ((c = getopt_long(argc, argv, "jh", options, NULL)) != -1) {
 		switch (c) {
-		case OPT_AGENT:
-			agent = optarg;
-			break;
-		case OPT_CACERT:
-			tls.ca_file = optarg;
-			break;
-		case OPT_CERT:
-			tls.cert_file = optarg;
-			break;
-		case OPT_KEY:
-			tls.key_file = optarg;
-			break;
 		case 'j':
 			json = true;
 			break;
 		case 'h':
 			return cli_help("status");
 		default:
+			if (cli_agent_option(&agent, c, optarg))
+				break;
 			return cli_usage_error("status", "unknown option");
 		}
 	}
 	if (optind != argc)
 		return cli_usage_error("status", "unexpected argument '%s'", argv[optind]);
-	err = bpk_agent_client__request_opts(agent, "GET", "/v1/status", NULL, &tls, &error, &status,
-					     &answer);
-	if (err) {
-		cli_error("cannot reach bpkd at %s: %s", agent ?: BPK_AGENT_DEFAULT_URL,
-			  error.message ?: strerror(-err));
-		bpk_error__release(&error);
+	if (cli_agent_request(&agent, "GET", "/v1/status", NULL, &status, &answer))
 		return EXIT_FAIL;
-	}
 	if (status != 200) {
 		/* bpkd's {"error":{"message"}} says why, e.g. a client certificate it refused. */
-		const char *m;
+		_cleanup_free_ char *m = cli_agent_message(answer);
 
-		root = json_loads(answer, 0, NULL);
-		m = json_string_value(json_object_get(json_object_get(root, "error"), "message"));
-
-		cli_error("bpkd answered %ld to GET /v1/status%s%s", status, m ? ": " : "",
-			  m ?: "");
-		json_decref(root);
-		return EXIT_FAIL;
+		return cli_error("bpkd answered %ld to GET /v1/status: %s", status, m ?: "");
 	}
 	if (json) {
 		fputs(answer, stdout);
