@@ -15,29 +15,9 @@
 
 #include "bpk_internal.h"
 
-static const char *bpf_dir(void)
-{
-	const char *d = getenv("BPK_TEST_BPF_DIR");
-
-	if (!d)
-		fail_msg("BPK_TEST_BPF_DIR is not set (run through meson test)");
-	return d;
-}
-
-static void put(const char *dir, const char *rel, const void *data, size_t len)
-{
-	char *p = path_join(dir, rel), *slash = strrchr(p, '/');
-
-	*slash = '\0';
-	assert_int_equal(mkdir_p(p, 0755), 0);
-	*slash = '/';
-	assert_int_equal(write_file_atomic(p, data, len, 0644), 0);
-	free(p);
-}
-
 static char *read_object(const char *object, size_t *ret_len)
 {
-	char *src = xasprintf("%s/%s.o", bpf_dir(), object), *data;
+	char *src = xasprintf("%s/%s.o", test_bpf_dir(), object), *data;
 
 	assert_int_equal(read_file(src, 64 << 20, &data, ret_len), 0);
 	free(src);
@@ -62,13 +42,13 @@ static struct bpk_pkg *make_pkg(const char *object, const char *requires)
 	    " \"license\": \"GPL-2.0-only\", \"authors\": [\"a\"], \"platforms\": [\"linux\"],"
 	    " \"source\": {\"url\": \"https://example.com/t.git\"}, \"requires\": %s}",
 	    requires);
-	put(dir, "bpk.json", manifest, strlen(manifest));
-	put(dir, "README.md",
+	test_put(dir, "bpk.json", manifest, strlen(manifest));
+	test_put(dir, "README.md",
 	    "# t\n\nA package for the check unit test, long enough to explain itself.\n",
 	    strlen("# t\n\nA package for the check unit test, long enough to explain itself.\n"));
 	data = read_object(object, &len);
 	rel = xasprintf("bpf/%s.o", object);
-	put(dir, rel, data, len);
+	test_put(dir, rel, data, len);
 	out = path_join(dir, "t.bpk");
 	BPK_OPTS(bpk_pack_opts, popts, .output = out);
 	if (bpk_pack__dir(dir, &popts, &diags, NULL)) {

@@ -14,39 +14,19 @@
 
 #include "bpk_internal.h"
 
-static const char *bpf_dir(void)
-{
-	const char *d = getenv("BPK_TEST_BPF_DIR");
-
-	if (!d)
-		fail_msg("BPK_TEST_BPF_DIR is not set (run through meson test)");
-	return d;
-}
-
-static void put(const char *dir, const char *rel, const void *data, size_t len)
-{
-	char *p = path_join(dir, rel), *slash = strrchr(p, '/');
-
-	*slash = '\0';
-	assert_int_equal(mkdir_p(p, 0755), 0);
-	*slash = '/';
-	assert_int_equal(write_file_atomic(p, data, len, 0644), 0);
-	free(p);
-}
-
 static void put_str(const char *dir, const char *rel, const char *text)
 {
-	put(dir, rel, text, strlen(text));
+	test_put(dir, rel, text, strlen(text));
 }
 
 static void put_object(const char *dir, const char *object)
 {
-	char *src = xasprintf("%s/%s.o", bpf_dir(), object), *rel = xasprintf("bpf/%s.o", object);
+	char *src = xasprintf("%s/%s.o", test_bpf_dir(), object), *rel = xasprintf("bpf/%s.o", object);
 	char *data;
 	size_t len;
 
 	assert_int_equal(read_file(src, 64 << 20, &data, &len), 0);
-	put(dir, rel, data, len);
+	test_put(dir, rel, data, len);
 	free(data);
 	free(src);
 	free(rel);
@@ -246,10 +226,10 @@ static void test_stale_manifest(void **state)
 	bpk_diags__release(&d);
 	expect_ids(dir, "");
 	/* The same object path, other programs: programs, maps and files all go stale. */
-	char *src = xasprintf("%s/tc_classifier.o", bpf_dir()), *data;
+	char *src = xasprintf("%s/tc_classifier.o", test_bpf_dir()), *data;
 	size_t len;
 	assert_int_equal(read_file(src, 64 << 20, &data, &len), 0);
-	put(dir, "bpf/xdp_counter.o", data, len);
+	test_put(dir, "bpf/xdp_counter.o", data, len);
 	expect_ids(dir, "E006 E007 E008");
 
 	/* The package written before is still clean. */

@@ -146,26 +146,6 @@ static int teardown(void **state)
 
 /* ---- packages, built and signed in-process ---- */
 
-static const char *bpf_dir(void)
-{
-	const char *d = getenv("BPK_TEST_BPF_DIR");
-
-	if (!d)
-		fail_msg("BPK_TEST_BPF_DIR is not set (run through meson test)");
-	return d;
-}
-
-static void put(const char *dir, const char *rel, const void *data, size_t len)
-{
-	char *p = path_join(dir, rel), *slash = strrchr(p, '/');
-
-	*slash = '\0';
-	assert_int_equal(mkdir_p(p, 0755), 0);
-	*slash = '/';
-	assert_int_equal(write_file_atomic(p, data, len, 0644), 0);
-	free(p);
-}
-
 struct pkg {
 	void *buf;
 	size_t len;
@@ -206,18 +186,18 @@ static struct pkg make_pkg(const char *name, const char *version, const char *ob
 	}
 	text = json_dumps(manifest, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 	json_decref(manifest);
-	put(dir, "bpk.json", text, strlen(text));
+	test_put(dir, "bpk.json", text, strlen(text));
 	free(text);
 	readme = xasprintf("# %s\n\nA package made by the repository unit test around the %s test "
 			   "object; it exists to be published, searched and yanked.\n",
 			   name, object);
-	put(dir, "README.md", readme, strlen(readme));
+	test_put(dir, "README.md", readme, strlen(readme));
 	free(readme);
-	put(dir, "tests/t.json", "{\"program\": \"x\", \"cases\": []}", 30);
-	src = xasprintf("%s/%s.o", bpf_dir(), object);
+	test_put(dir, "tests/t.json", "{\"program\": \"x\", \"cases\": []}", 30);
+	src = xasprintf("%s/%s.o", test_bpf_dir(), object);
 	obj_rel = xasprintf("bpf/%s.o", object);
 	assert_int_equal(read_file(src, 64 << 20, &data, &len), 0);
-	put(dir, obj_rel, data, len);
+	test_put(dir, obj_rel, data, len);
 	free(data);
 	free(src);
 	free(obj_rel);
