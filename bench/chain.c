@@ -14,6 +14,12 @@
  * 1e6), taking turns; the kernel's average per run is taken, best of BEST_OF (default 5).
  * Prints `chain_tailcall N=… ns=… monolithic_ns=…` for N = 1, 2, 5, 10 and
  * chain_tailcall_ratio = tail-call chain of 10 / monolithic 10 units.
+ *
+ * The fused chain (lib/fuse.c) runs the same N units as N loads of bench/fuse_stage.bpf.c (the
+ * stage's work without the tail call, each with its own counter) fused into one program by
+ * bpk_fuse__load(); it takes its turn with the other two. Prints
+ * `chain_fused N=… fused_ns=… tailcall_ns=… monolithic_ns=… fused_ratio=…` for each N and
+ * fused_ratio = fused chain of 10 / monolithic 10 units.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -101,21 +107,43 @@ static double run_once(int prog_fd)
  * the machine does weighs on both alike. The kernel times its loop itself and leaves out the
  * time it yields the CPU, which wall time around the call would count on a busy machine.
  */
-static int time_pair(int chain_fd, int mono_fd, double *ret_chain, double *ret_mono)
+static int time_three(int chain_fd, int mono_fd, int fused_fd, double *ret_chain,
+		      double *ret_mono, double *ret_fused)
 {
 	unsigned int i;
 
 	for (i = 0; i < best_of; i++) {
-		double c = run_once(chain_fd), m = run_once(mono_fd);
+		double c = run_once(chain_fd), m = run_once(mono_fd), f = run_once(fused_fd);
 
-		if (c < 0 || m < 0)
+		if (c < 0 || m < 0 || f < 0)
 			return -1;
 		if (!i || c < *ret_chain)
 			*ret_chain = c;
 		if (!i || m < *ret_mono)
 			*ret_mono = m;
+		if (!i || f < *ret_fused)
+			*ret_fused = f;
 	}
 	return 0;
+}
+
+/* The first len fuse stages as one fused program: its fd, or -1. */
+static int fuse_chain(struct bpf_object **fuse_stages, unsigned int len)
+{
+	struct bpk_fuse_stage stages[STAGES_MAX];
+	unsigned int i;
+	int fd = -1, err;
+
+	for (i = 0; i < len; i++)
+		stages[i] = (struct bpk_fuse_stage){
+			.prog = bpf_object__next_program(fuse_stages[i], NULL),
+		};
+	err = bpk_fuse__load(stages, len, NULL, &fd);
+	if (err) {
+		fprintf(stderr, "error: cannot fuse %u stages: %s\n", len, strerror(-err));
+		return -1;
+	}
+	return fd;
 }
 
 static int counter(struct bpf_object *obj, const char *map_name, __u32 key, __u64 *ret)
@@ -152,8 +180,10 @@ int main(int argc, char **argv)
 {
 	static const unsigned int lengths[] = { 1, 2, 5, 10 };
 	struct bpf_object *stages[STAGES_MAX] = { 0 }, *mono[ARRAY_SIZE(lengths)] = { 0 };
+	struct bpf_object *fuse_stages[STAGES_MAX] = { 0 };
 	double chain_ns[ARRAY_SIZE(lengths)], mono_ns[ARRAY_SIZE(lengths)];
-	int stage_fds[STAGES_MAX], mono_fds[ARRAY_SIZE(lengths)], c, ret = 1;
+	double fused_ns[ARRAY_SIZE(lengths)];
+	int stage_fds[STAGES_MAX], mono_fds[ARRAY_SIZE(lengths)], c, ret = 1, fd;
 	struct bpk_xdp_root root;
 	const char *dir = "bench";
 	size_t n, last = ARRAY_SIZE(lengths) - 1;
@@ -180,6 +210,9 @@ int main(int argc, char **argv)
 		stages[n] = load(dir, "chain_stage", 0, &stage_fds[n]);
 		if (!stages[n])
 			goto out;
+		fuse_stages[n] = load(dir, "fuse_stage", 0, &fd);
+		if (!fuse_stages[n])
+			goto out;
 	}
 	for (n = 0; n < ARRAY_SIZE(lengths); n++) {
 		mono[n] = load(dir, "chain_mono", lengths[n], &mono_fds[n]);
@@ -190,10 +223,23 @@ int main(int argc, char **argv)
 	for (n = 0; n < ARRAY_SIZE(lengths); n++) {
 		unsigned int len = lengths[n];
 		__u64 hits = 0;
+		int fused_fd = fuse_chain(fuse_stages, len);
 
-		if (build_chain(stages, stage_fds, len, &root) ||
-		    time_pair(root.prog_fd, mono_fds[n], &chain_ns[n], &mono_ns[n]))
+		if (fused_fd < 0)
 			goto out;
+		if (build_chain(stages, stage_fds, len, &root) ||
+		    time_three(root.prog_fd, mono_fds[n], fused_fd, &chain_ns[n], &mono_ns[n],
+			       &fused_ns[n])) {
+			close(fused_fd);
+			goto out;
+		}
+		close(fused_fd);
+		/* Proof the whole fused chain ran: its last stage counted packets. */
+		if (counter(fuse_stages[len - 1], "stage_count", 0, &hits) || !hits) {
+			fprintf(stderr, "error: fused stage %u never ran\n", len);
+			goto out;
+		}
+		hits = 0;
 		/* Proof the whole chain ran: the last stage of this length counted packets. */
 		if (counter(stages[len - 1], "stage_count", 0, &hits) || !hits) {
 			fprintf(stderr, "error: stage %u never ran: the chain is cut\n", len);
@@ -202,14 +248,21 @@ int main(int argc, char **argv)
 		printf("chain_tailcall N=%u ns=%.0f monolithic_ns=%.0f (root + %u tail-called stages; one program with %u units inline)\n",
 		       len, chain_ns[n], mono_ns[n], len, len);
 	}
+	for (n = 0; n < ARRAY_SIZE(lengths); n++)
+		printf("chain_fused N=%u fused_ns=%.0f tailcall_ns=%.0f monolithic_ns=%.0f fused_ratio=%.2f\n",
+		       lengths[n], fused_ns[n], chain_ns[n], mono_ns[n], fused_ns[n] / mono_ns[n]);
+	printf("fused_ratio=%.2f (fused N=10 %.0f ns / monolithic %.0f ns; BPF_PROG_TEST_RUN repeat=%u, best of %u)\n",
+	       fused_ns[last] / mono_ns[last], fused_ns[last], mono_ns[last], repeat, best_of);
 	printf("chain_tailcall_ratio=%.2f (tailcall N=10 %.0f ns / monolithic %.0f ns; BPF_PROG_TEST_RUN repeat=%u, best of %u)\n",
 	       chain_ns[last] / mono_ns[last], chain_ns[last], mono_ns[last], repeat, best_of);
 	ret = 0;
 out:
 	for (n = 0; n < ARRAY_SIZE(lengths); n++)
 		bpf_object__close(mono[n]);
-	for (n = 0; n < STAGES_MAX; n++)
+	for (n = 0; n < STAGES_MAX; n++) {
 		bpf_object__close(stages[n]);
+		bpf_object__close(fuse_stages[n]);
+	}
 	bpk_xdp_root__release(&root);
 	return ret;
 }

@@ -69,6 +69,7 @@ const char *bpk_version(void);
 #include <bpk/chain.h>
 #include <bpk/agent.h>
 #include <bpk/check.h>
+#include <bpk/fuse.h>
 
 #ifdef __cplusplus
 }

@@ -1,0 +1,354 @@
+// SPDX-License-Identifier: BSD-2-Clause
+/* Unit tests for fused chains: a fused program does what its stages do one by one, for real. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include "test-util.h"
+
+#include <unistd.h>
+
+#include <linux/bpf.h>
+#include <linux/pkt_cls.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include <bpk/bpk.h>
+
+#include "bpk_internal.h"
+
+#define CHAIN_MAX 10
+#define PACKET_LEN 64
+
+static bool have_root;
+
+static void require_root(void)
+{
+	if (!have_root) {
+		print_message("skipped: loading programs and running them needs root\n");
+		skip();
+	}
+}
+
+static int group_setup(void **state)
+{
+	have_root = geteuid() == 0;
+	return 0;
+}
+
+/* The test stages (tests/bpf/fuse_*.bpf.c), each with one array of counters. */
+enum kind { COUNT, MARK, DROP, TC };
+
+static const struct {
+	const char *file;
+	const char *map;
+	uint32_t values;
+} kinds[] = {
+	[COUNT] = { "fuse_count.o", "fuse_count_map", 2 },
+	[MARK] = { "fuse_mark.o", "fuse_mark_map", 1 },
+	[DROP] = { "fuse_drop.o", "fuse_drop_map", 1 },
+	[TC] = { "fuse_tc.o", "fuse_tc_map", 2 },
+};
+
+/* One loaded instance: its own object, so its own maps. */
+struct stage {
+	enum kind kind;
+	struct bpf_object *obj;
+	struct bpf_program *prog;
+	int prog_fd;
+	int map_fd;
+};
+
+static struct bpf_object *open_object(const char *file)
+{
+	_cleanup_free_ char *path = xasprintf("%s/%s", getenv("BPK_TEST_BPF_DIR"), file);
+	struct bpf_object *obj = bpf_object__open_file(path, NULL);
+
+	assert_non_null(obj);
+	return obj;
+}
+
+static void stage_load(struct stage *s, enum kind kind)
+{
+	struct bpf_map *map;
+
+	s->kind = kind;
+	s->obj = open_object(kinds[kind].file);
+	assert_int_equal(bpf_object__load(s->obj), 0);
+	s->prog = bpf_object__next_program(s->obj, NULL);
+	assert_non_null(s->prog);
+	s->prog_fd = bpf_program__fd(s->prog);
+	map = bpf_object__find_map_by_name(s->obj, kinds[kind].map);
+	assert_non_null(map);
+	s->map_fd = bpf_map__fd(map);
+	assert_true(s->prog_fd >= 0 && s->map_fd >= 0);
+}
+
+static void stage_close(struct stage *s)
+{
+	bpf_object__close(s->obj);
+	memset(s, 0, sizeof(*s));
+}
+
+static void counters(const struct stage *s, uint64_t ret[2])
+{
+	uint32_t key;
+
+	ret[0] = ret[1] = 0;
+	for (key = 0; key < kinds[s->kind].values; key++)
+		assert_int_equal(bpf_map_lookup_elem(s->map_fd, &key, &ret[key]), 0);
+}
+
+/* A test run of prog_fd on packet (len bytes), rewritten in place; the verdict. */
+static int32_t run(int prog_fd, unsigned char *packet, uint32_t len)
+{
+	unsigned char out[PACKET_LEN + 256];
+
+	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = packet, .data_size_in = len,
+		    .data_out = out, .data_size_out = sizeof(out), .repeat = 1);
+	assert_int_equal(bpf_prog_test_run_opts(prog_fd, &opts), 0);
+	assert_int_equal(opts.data_size_out, len);
+	memcpy(packet, out, len);
+	return (int32_t)opts.retval;
+}
+
+static uint64_t continue_set(const struct stage *s, const uint64_t *continue_on, size_t i)
+{
+	if (continue_on && continue_on[i])
+		return continue_on[i];
+	return s->kind == TC ? BPK_FUSE_VERDICT(TC_ACT_OK) : BPK_FUSE_VERDICT(XDP_PASS);
+}
+
+/*
+ * The proof: on each packet, the fused program's verdict, output packet and every stage's
+ * counter increments equal those of running the stages one by one, each on the packet the
+ * one before left, stopping at the first verdict outside the stage's continue_on set.
+ */
+static void check_chain(struct stage *stages, size_t cnt, const uint64_t *continue_on)
+{
+	struct bpk_fuse_stage fuse[CHAIN_MAX];
+	static const uint32_t lens[] = { PACKET_LEN, PACKET_LEN, 14 };
+	size_t i, p;
+	int fd = -1;
+
+	for (i = 0; i < cnt; i++)
+		fuse[i] = (struct bpk_fuse_stage){ .prog = stages[i].prog,
+						   .continue_on = continue_on ? continue_on[i] : 0 };
+	assert_int_equal(bpk_fuse__load(fuse, cnt, NULL, &fd), 0);
+	assert_true(fd >= 0);
+
+	for (p = 0; p < ARRAY_SIZE(lens); p++) {
+		unsigned char by_one[PACKET_LEN], fused[PACKET_LEN];
+		uint64_t before[CHAIN_MAX][2], middle[CHAIN_MAX][2], after[CHAIN_MAX][2];
+		int32_t verdict = 0, fused_verdict;
+		size_t j;
+
+		for (j = 0; j < PACKET_LEN; j++)
+			by_one[j] = (unsigned char)(j * 13 + p * 7 + 1);
+		memcpy(fused, by_one, sizeof(fused));
+		for (i = 0; i < cnt; i++)
+			counters(&stages[i], before[i]);
+		for (i = 0; i < cnt; i++) {
+			verdict = run(stages[i].prog_fd, by_one, lens[p]);
+			if (!(continue_set(&stages[i], continue_on, i) & BPK_FUSE_VERDICT(verdict)))
+				break;
+		}
+		for (i = 0; i < cnt; i++)
+			counters(&stages[i], middle[i]);
+		fused_verdict = run(fd, fused, lens[p]);
+		for (i = 0; i < cnt; i++)
+			counters(&stages[i], after[i]);
+
+		assert_int_equal(fused_verdict, verdict);
+		assert_memory_equal(fused, by_one, lens[p]);
+		for (i = 0; i < cnt; i++) {
+			assert_int_equal(after[i][0] - middle[i][0], middle[i][0] - before[i][0]);
+			assert_int_equal(after[i][1] - middle[i][1], middle[i][1] - before[i][1]);
+		}
+	}
+	close(fd);
+}
+
+/* A small deterministic generator, so a failing chain can be rebuilt. */
+static uint32_t next_random(uint32_t *seed)
+{
+	*seed = *seed * 1103515245U + 12345U;
+	return *seed >> 16;
+}
+
+static void test_xdp_chains(void **state)
+{
+	uint32_t seed = 7;
+	size_t len, round, i;
+
+	require_root();
+	for (len = 1; len <= CHAIN_MAX; len++) {
+		for (round = 0; round < 3; round++) {
+			struct stage stages[CHAIN_MAX] = { 0 };
+			char shape[CHAIN_MAX + 1] = { 0 };
+
+			for (i = 0; i < len; i++) {
+				/* Drops are rarer, so long chains mostly run through. */
+				uint32_t r = next_random(&seed) % 7;
+				enum kind kind = r < 3 ? COUNT : r < 6 ? MARK : DROP;
+
+				stage_load(&stages[i], kind);
+				shape[i] = "cmd"[kind];
+			}
+			print_message("chain %s\n", shape);
+			check_chain(stages, len, NULL);
+			for (i = 0; i < len; i++)
+				stage_close(&stages[i]);
+		}
+	}
+}
+
+/* A stop verdict ends the chain; a stage told to continue on it does not. */
+static void test_xdp_stop_verdict(void **state)
+{
+	static const enum kind shape[] = { COUNT, DROP, MARK, COUNT };
+	struct stage stages[ARRAY_SIZE(shape)];
+	uint64_t through_drop[ARRAY_SIZE(shape)] = {
+		[1] = BPK_FUSE_VERDICT(XDP_PASS) | BPK_FUSE_VERDICT(XDP_DROP),
+	};
+	uint64_t before[2], after[2];
+	unsigned char packet[PACKET_LEN] = { 0 };
+	struct bpk_fuse_stage fuse[ARRAY_SIZE(shape)];
+	size_t i;
+	int fd = -1;
+
+	require_root();
+	for (i = 0; i < ARRAY_SIZE(shape); i++) {
+		stage_load(&stages[i], shape[i]);
+		fuse[i] = (struct bpk_fuse_stage){ .prog = stages[i].prog };
+	}
+	check_chain(stages, ARRAY_SIZE(shape), NULL);
+	check_chain(stages, ARRAY_SIZE(shape), through_drop);
+
+	/* Said plainly: the default chain drops and the stages after the drop never run. */
+	assert_int_equal(bpk_fuse__load(fuse, ARRAY_SIZE(shape), NULL, &fd), 0);
+	counters(&stages[3], before);
+	assert_int_equal(run(fd, packet, sizeof(packet)), XDP_DROP);
+	counters(&stages[3], after);
+	assert_int_equal(after[0], before[0]);
+	close(fd);
+	/* Continuing on XDP_DROP too, the last stage runs and passes the packet. */
+	fuse[1].continue_on = through_drop[1];
+	assert_int_equal(bpk_fuse__load(fuse, ARRAY_SIZE(shape), NULL, &fd), 0);
+	assert_int_equal(run(fd, packet, sizeof(packet)), XDP_PASS);
+	counters(&stages[3], after);
+	assert_int_equal(after[0], before[0] + 1);
+	close(fd);
+	for (i = 0; i < ARRAY_SIZE(shape); i++)
+		stage_close(&stages[i]);
+}
+
+static void test_tc_chains(void **state)
+{
+	struct stage stages[4];
+	uint64_t unspec_only[4] = {
+		BPK_FUSE_VERDICT(TC_ACT_UNSPEC), BPK_FUSE_VERDICT(TC_ACT_UNSPEC),
+		BPK_FUSE_VERDICT(TC_ACT_UNSPEC), BPK_FUSE_VERDICT(TC_ACT_UNSPEC),
+	};
+	size_t len, i;
+
+	require_root();
+	for (i = 0; i < ARRAY_SIZE(stages); i++)
+		stage_load(&stages[i], TC);
+	for (len = 1; len <= ARRAY_SIZE(stages); len++)
+		check_chain(stages, len, NULL);
+	/* TC_ACT_OK outside the set: the first stage ends the chain. */
+	check_chain(stages, ARRAY_SIZE(stages), unspec_only);
+	for (i = 0; i < ARRAY_SIZE(stages); i++)
+		stage_close(&stages[i]);
+}
+
+static void test_refused(void **state)
+{
+	struct stage count, tc, tail;
+	struct bpf_object *unloaded, *callback;
+	struct bpk_fuse_stage fuse[2] = { 0 };
+	int fd = -1;
+
+	require_root();
+	stage_load(&count, COUNT);
+	stage_load(&tc, TC);
+	tail.obj = open_object("chain_xdp_count.o");
+	assert_int_equal(bpf_object__load(tail.obj), 0);
+	tail.prog = bpf_object__next_program(tail.obj, NULL);
+	unloaded = open_object("fuse_count.o");
+
+	/* An empty chain. */
+	assert_int_equal(bpk_fuse__load(NULL, 0, NULL, &fd), -EINVAL);
+	fuse[0].prog = count.prog;
+	assert_int_equal(bpk_fuse__load(fuse, 0, NULL, &fd), -EINVAL);
+	/* Mixed types. */
+	fuse[1].prog = tc.prog;
+	assert_int_equal(bpk_fuse__load(fuse, 2, NULL, &fd), -EINVAL);
+	/* A stage with a tail call. */
+	assert_int_equal(bpk_fuse__check(tail.prog), -EOPNOTSUPP);
+	fuse[1].prog = tail.prog;
+	assert_int_equal(bpk_fuse__load(fuse, 2, NULL, &fd), -EOPNOTSUPP);
+	/* A stage with a callback (bpf_loop), which needs BTF func_info. */
+	callback = open_object("loop_callback.o");
+	assert_int_equal(bpf_object__load(callback), 0);
+	fuse[1].prog = bpf_object__next_program(callback, NULL);
+	assert_int_equal(bpk_fuse__load(fuse, 2, NULL, &fd), -EOPNOTSUPP);
+	bpf_object__close(callback);
+	/* A stage not loaded, and no stage at all. */
+	fuse[1].prog = bpf_object__next_program(unloaded, NULL);
+	assert_int_equal(bpk_fuse__load(fuse, 2, NULL, &fd), -EINVAL);
+	fuse[1].prog = NULL;
+	assert_int_equal(bpk_fuse__load(fuse, 2, NULL, &fd), -EINVAL);
+	assert_int_equal(fd, -1);
+	/* Refusals leave the stages fit to fuse. */
+	fuse[1].prog = count.prog;
+	assert_int_equal(bpk_fuse__check(count.prog), 0);
+	assert_int_equal(bpk_fuse__load(fuse, 2, NULL, &fd), 0);
+	close(fd);
+
+	bpf_object__close(unloaded);
+	bpf_object__close(tail.obj);
+	stage_close(&tc);
+	stage_close(&count);
+}
+
+/* The fused program shares the stages' maps and outlives their objects. */
+static void test_outlives_objects(void **state)
+{
+	struct stage s;
+	struct bpk_fuse_stage fuse[1];
+	unsigned char packet[PACKET_LEN] = { 0 };
+	uint32_t key = 0;
+	uint64_t value = 0;
+	int fd = -1, map_fd;
+
+	require_root();
+	stage_load(&s, COUNT);
+	fuse[0] = (struct bpk_fuse_stage){ .prog = s.prog };
+	assert_int_equal(bpk_fuse__load(fuse, 1, NULL, &fd), 0);
+	map_fd = dup(s.map_fd);
+	assert_true(map_fd >= 0);
+	stage_close(&s);
+	assert_int_equal(run(fd, packet, sizeof(packet)), XDP_PASS);
+	assert_int_equal(bpf_map_lookup_elem(map_fd, &key, &value), 0);
+	assert_int_equal(value, 1);
+	close(map_fd);
+	close(fd);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_xdp_chains),
+		cmocka_unit_test(test_xdp_stop_verdict),
+		cmocka_unit_test(test_tc_chains),
+		cmocka_unit_test(test_refused),
+		cmocka_unit_test(test_outlives_objects),
+	};
+
+	libbpf_set_strict_mode(LIBBPF_STRICT_ALL);
+	return cmocka_run_group_tests(tests, group_setup, NULL);
+}
