@@ -63,12 +63,19 @@ repo_kill
 command -v setpriv >/dev/null || skip "setpriv is not installed"
 chown -R 65534:65534 data
 REPO_SERVE_ARGS= BPK_REPO_SAVED=$BPK_REPO
-# Run the server as nobody: the kernel refuses it bpf(BPF_PROG_LOAD).
+# Run the server as nobody: the kernel refuses it bpf(BPF_PROG_LOAD). nobody may not reach
+# the build directory (a checkout under a 0700 directory), so the binary and libbpk are copied
+# into the scratch directory it can read.
+mkdir -p nobody/lib && cp "$BPK_REPO" nobody/ &&
+	find "$BPK_TEST_BUILDDIR/lib" -maxdepth 1 -name 'libbpk.so*' ! -type d \
+		-exec cp -P {} nobody/lib/ \; || fail "cannot copy bpk-repo for nobody"
 cat >as-nobody <<SH
 #!/bin/sh
-exec setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all "$BPK_REPO" "\$@"
+exec setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all \\
+	env LD_LIBRARY_PATH="$SCRATCH/nobody/lib" "$SCRATCH/nobody/bpk-repo" "\$@"
 SH
 chmod 755 as-nobody
+chmod -R a+rX nobody
 chmod 755 "$SCRATCH"
 BPK_REPO=$SCRATCH/as-nobody
 repo_start data
