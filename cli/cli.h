@@ -53,9 +53,13 @@ size_t cli_print_diags(const struct bpk_diags *diags, bool json);
 /*
  * The trust policy of dir, or of the default directory when dir is NULL; a missing default
  * directory is an empty policy (nothing trusted, *ret_no_policy set), a directory named on
- * purpose must exist. NULL with errno set and error filled on a refusal.
+ * purpose must exist. On a refusal, says "cannot VERB 'SUBJECT': trust policy refused: why"
+ * and returns NULL.
  */
-struct bpk_trust *cli_open_trust(const char *dir, bool *ret_no_policy, struct bpk_error *error);
+struct bpk_trust *cli_open_trust(const char *verb, const char *subject, const char *dir,
+				 bool *ret_no_policy);
+/* After a refusal with no policy at all: where the policy would be, and how to make one. */
+void cli_note_no_policy(void);
 
 /* Whether a file starts like a gzip stream (a .bpk) rather than an ELF object. */
 bool cli_file_is_package(const char *path);

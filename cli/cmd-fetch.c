@@ -24,7 +24,6 @@ int cli_fetch_or_install(int argc, char **argv, bool install)
 		{ 0 },
 	};
 	const char *cmd = install ? "install" : "fetch";
-	struct bpk_error error = BPK_ERROR_INIT;
 	struct bpk_repo_client *client = NULL;
 	struct bpk_verify_result *result = NULL;
 	struct bpk_trust *trust = NULL;
@@ -67,12 +66,9 @@ int cli_fetch_or_install(int argc, char **argv, bool install)
 	if (!bpk_repo_spec__valid(spec))
 		return cli_usage_error(cmd, "'%s' is not NAME or NAME@RANGE", spec);
 
-	trust = cli_open_trust(trust_dir, &no_policy, &error);
-	if (!trust) {
-		cli_error("cannot %s '%s': trust policy refused: %s", cmd, spec,
-			  error.message ?: strerror(errno));
+	trust = cli_open_trust(cmd, spec, trust_dir, &no_policy);
+	if (!trust)
 		goto out;
-	}
 	result = bpk_verify_result__new();
 	client = cli_repo_client(cmd);
 	if (!result || !client || cli_pick_repo(client, repo_name, &repo))
@@ -84,8 +80,7 @@ int cli_fetch_or_install(int argc, char **argv, bool install)
 	if (err) {
 		cli_error("cannot %s '%s': %s", cmd, spec, bpk_repo_client__errstr(client));
 		if (err == -EKEYREJECTED && no_policy && bpk_verify_result__signer_cnt(result))
-			fprintf(stderr, "note: there is no trust policy at '%s', so no key is "
-				"trusted (see 'bpk trust add')\n", bpk_trust__default_dir());
+			cli_note_no_policy();
 		goto out;
 	}
 	ret = EXIT_OK;
@@ -108,7 +103,6 @@ out:
 	bpk_repo_client__free(client);
 	bpk_verify_result__free(result);
 	bpk_trust__free(trust);
-	bpk_error__release(&error);
 	return ret;
 }
 

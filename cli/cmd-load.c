@@ -22,19 +22,15 @@ enum {
 static int verify_pkg(const char *path, const struct bpk_pkg *pkg, const char *trust_dir,
 		      bool allow_unsigned)
 {
-	struct bpk_error error = BPK_ERROR_INIT;
 	struct bpk_verify_result *res = NULL;
 	struct bpk_trust *trust;
 	BPK_OPTS(bpk_verify_opts, opts, .allow_unsigned = allow_unsigned);
 	bool no_policy;
 	int err, ret = EXIT_FAIL;
 
-	trust = cli_open_trust(trust_dir, &no_policy, &error);
-	if (!trust) {
-		cli_error("cannot load '%s': trust policy refused: %s", path,
-			  error.message ?: strerror(errno));
+	trust = cli_open_trust("load", path, trust_dir, &no_policy);
+	if (!trust)
 		goto out;
-	}
 	res = bpk_verify_result__new();
 	if (!res) {
 		cli_error("cannot load '%s': %s", path, strerror(errno));
@@ -56,14 +52,12 @@ static int verify_pkg(const char *path, const struct bpk_pkg *pkg, const char *t
 	case BPK_VERDICT_REFUSED:
 		cli_error("cannot load '%s': %s", path, bpk_verify_result__reason(res));
 		if (no_policy)
-			fprintf(stderr, "note: there is no trust policy at '%s', so no key is trusted"
-				" (see 'bpk trust add')\n", bpk_trust__default_dir());
+			cli_note_no_policy();
 		break;
 	}
 out:
 	bpk_verify_result__free(res);
 	bpk_trust__free(trust);
-	bpk_error__release(&error);
 	return ret;
 }
 

@@ -37,7 +37,6 @@ static int run_verify(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
-	struct bpk_error error = BPK_ERROR_INIT;
 	struct bpk_verify_result *res = NULL;
 	struct bpk_trust *trust = NULL;
 	const char *dir = NULL, *path;
@@ -68,12 +67,9 @@ static int run_verify(int argc, char **argv)
 	if (optind < argc)
 		return cli_usage_error("verify", "unexpected argument '%s'", argv[optind]);
 
-	trust = cli_open_trust(dir, &no_policy, &error);
-	if (!trust) {
-		cli_error("cannot verify '%s': trust policy refused: %s", path,
-			  error.message ?: strerror(errno));
+	trust = cli_open_trust("verify", path, dir, &no_policy);
+	if (!trust)
 		goto out;
-	}
 	res = bpk_verify_result__new();
 	if (!res) {
 		cli_error("cannot verify '%s': %s", path, strerror(errno));
@@ -117,14 +113,12 @@ static int run_verify(int argc, char **argv)
 		if (bpk_verify_result__signer_cnt(res) > 1)
 			print_signers(stderr, res);
 		if (no_policy && bpk_verify_result__signer_cnt(res))
-			fprintf(stderr, "note: there is no trust policy at '%s', so no key is "
-				"trusted (see 'bpk trust add')\n", bpk_trust__default_dir());
+			cli_note_no_policy();
 		break;
 	}
 out:
 	bpk_verify_result__free(res);
 	bpk_trust__free(trust);
-	bpk_error__release(&error);
 	return ret;
 }
 

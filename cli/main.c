@@ -129,20 +129,31 @@ size_t cli_print_diags(const struct bpk_diags *diags, bool json)
 	return errors;
 }
 
-struct bpk_trust *cli_open_trust(const char *dir, bool *ret_no_policy, struct bpk_error *error)
+struct bpk_trust *cli_open_trust(const char *verb, const char *subject, const char *dir,
+				 bool *ret_no_policy)
 {
 	const char *path = dir ?: bpk_trust__default_dir();
-	struct bpk_trust *trust = bpk_trust__load_dir(path, error);
+	struct bpk_error error = BPK_ERROR_INIT;
+	struct bpk_trust *trust = bpk_trust__load_dir(path, &error);
 	struct stat st;
 
 	*ret_no_policy = false;
 	/* Only a missing directory is "no policy"; a broken file in it refuses everything. */
 	if (!trust && !dir && stat(path, &st) < 0 && errno == ENOENT) {
 		*ret_no_policy = true;
-		bpk_error__release(error);
 		trust = bpk_trust__new();
 	}
+	if (!trust)
+		cli_error("cannot %s '%s': trust policy refused: %s", verb, subject,
+			  error.message ?: strerror(errno));
+	bpk_error__release(&error);
 	return trust;
+}
+
+void cli_note_no_policy(void)
+{
+	fprintf(stderr, "note: there is no trust policy at '%s', so no key is trusted"
+		" (see 'bpk trust add')\n", bpk_trust__default_dir());
 }
 
 bool cli_file_is_package(const char *path)
