@@ -354,22 +354,32 @@ static int list_command(const struct common *c,
 	return ret;
 }
 
+/*
+ * "bpk-repo GROUP SUB [OPTIONS] [ARGS]": SUB and the options; argv then starts at SUB, so that
+ * optind indexes its arguments. missing is the usage error when SUB is not there.
+ */
+static int parse_subcommand(int *argc, char ***argv, const char *missing, struct common *c,
+			    const char **ret_sub)
+{
+	if (*argc < 2)
+		return usage_error("%s", missing);
+	*ret_sub = (*argv)[1];
+	*argc -= 1;
+	*argv += 1;
+	return parse_common(*argc, *argv, c);
+}
+
 static int cmd_feed(int argc, char **argv)
 {
 	struct bpk_repo_error err = BPK_REPO_ERROR_INIT;
 	struct common c = { 0 };
 	struct bpk_repo *repo;
-	const char *sub;
+	const char *sub = NULL;
 	int ret;
 
-	if (argc < 2)
-		return usage_error("feed needs create, trust or list");
-	sub = argv[1];
-	ret = parse_common(argc - 1, argv + 1, &c);
+	ret = parse_subcommand(&argc, &argv, "feed needs create, trust or list", &c, &sub);
 	if (ret)
 		return ret;
-	argc -= 1;
-	argv += 1;
 	if (!strcmp(sub, "create")) {
 		unsigned int flags = (c.private ? BPK_REPO_FEED_F_PRIVATE : 0) |
 				     (c.allow_unsigned ? BPK_REPO_FEED_F_ALLOW_UNSIGNED : 0) |
@@ -425,17 +435,12 @@ static int cmd_token(int argc, char **argv)
 	struct bpk_repo_error err = BPK_REPO_ERROR_INIT;
 	struct common c = { 0 };
 	struct bpk_repo *repo;
-	const char *sub;
+	const char *sub = NULL;
 	int ret;
 
-	if (argc < 2)
-		return usage_error("token needs create, list or revoke");
-	sub = argv[1];
-	ret = parse_common(argc - 1, argv + 1, &c);
+	ret = parse_subcommand(&argc, &argv, "token needs create, list or revoke", &c, &sub);
 	if (ret)
 		return ret;
-	argc -= 1;
-	argv += 1;
 	if (!strcmp(sub, "create")) {
 		enum bpk_repo_scope scope;
 		uint64_t lifetime = 0;
