@@ -344,3 +344,46 @@ veth_pair() {
 		ip -n "$NS_RX" link set lo up ||
 		fail "cannot set up the veth pair"
 }
+
+# ---- bpkd in the receiving namespace of veth_pair ----
+
+# bpkd_start [ARGS...]: start bpkd inside NS_RX on a free port (the same one on every restart),
+# with its state in $SCRATCH/state, the trust policy $SCRATCH/trust, pins under $PIN/bpk and
+# ARGS, and wait until it answers. BPKD_PID is bpkd itself (so that kill -9 reaches it), AGENT
+# its URL; the log is $SCRATCH/bpkd.log. It is killed at exit.
+bpkd_start() {
+	BPKD=${BPKD:-$BPK_TEST_BUILDDIR/daemon/bpkd}
+	BPKD_PORT=${BPKD_PORT:-$(free_port)}
+	AGENT=http://127.0.0.1:$BPKD_PORT
+	if [ -z "${BPKD_AT_EXIT:-}" ]; then
+		at_exit 'kill -9 $BPKD_PID; wait $BPKD_PID'
+		BPKD_AT_EXIT=1
+	fi
+	ip netns exec "$NS_RX" "$BPKD" --listen "127.0.0.1:$BPKD_PORT" --state "$SCRATCH/state" \
+		--trust "$SCRATCH/trust" --pin-root "$PIN/bpk" "$@" >>"$SCRATCH/bpkd.log" 2>&1 &
+	BPKD_PID=$!
+	for _ in $(seq 1 200); do
+		ip netns exec "$NS_RX" curl -s -o /dev/null --max-time 2 "$AGENT/v1/status" && return 0
+		kill -0 "$BPKD_PID" 2>/dev/null || { tail -20 "$SCRATCH/bpkd.log"; fail "bpkd exited"; }
+		sleep 0.02
+	done
+	tail -20 "$SCRATCH/bpkd.log"
+	fail "bpkd does not answer on $AGENT"
+}
+
+# agent METHOD PATH [FILE]: a request to bpkd from inside NS_RX, FILE as a JSON body; prints
+# the status code, the body goes to $SCRATCH/body.
+agent() {
+	rm -f "$SCRATCH/body"
+	ip netns exec "$NS_RX" curl -s -X "$1" -o "$SCRATCH/body" -w '%{http_code}' --max-time 60 \
+		${3:+-H 'Content-Type: application/json' --data-binary "@$3"} "$AGENT$2"
+}
+
+# expect_agent STATUS METHOD PATH [FILE]: the same, requiring STATUS.
+expect_agent() {
+	got=$(agent "$2" "$3" "${4:-}") || true
+	[ "$got" = "$1" ] || {
+		cat "$SCRATCH/body"; echo; tail -5 "$SCRATCH/bpkd.log"
+		fail "$2 $3 answered $got, expected $1"
+	}
+}

@@ -36,33 +36,8 @@ mkpkg t2 chain_tc_count tc_chain_count
 mkpkg loose chain_xdp_count xdp_chain_count unsigned
 mkpkg bad xdp_unbounded xdp_unbounded
 
-PORT=$(free_port)
-AGENT=http://127.0.0.1:$PORT
-BPKD_PID=""
-start_bpkd() {
-	ip netns exec "$NS_RX" "$BPKD" --listen "127.0.0.1:$PORT" --state "$SCRATCH/state" \
-		--trust "$SCRATCH/trust" --pin-root "$PIN/bpk" -v >>"$SCRATCH/bpkd.log" 2>&1 &
-	BPKD_PID=$!
-	for _ in $(seq 1 100); do
-		ip netns exec "$NS_RX" curl -s -o /dev/null --max-time 2 "$AGENT/v1/status" && return 0
-		kill -0 "$BPKD_PID" 2>/dev/null || { cat "$SCRATCH/bpkd.log"; fail "bpkd exited"; }
-		sleep 0.05
-	done
-	cat "$SCRATCH/bpkd.log"
-	fail "bpkd does not answer on $AGENT"
-}
-at_exit 'kill -9 $BPKD_PID; wait $BPKD_PID'
 
 # agent METHOD PATH [FILE]: a request inside the namespace; body in $SCRATCH/body; prints status.
-agent() {
-	rm -f "$SCRATCH/body"
-	ip netns exec "$NS_RX" curl -s -X "$1" -o "$SCRATCH/body" -w '%{http_code}' --max-time 60 \
-		${3:+-H 'Content-Type: application/json' --data-binary "@$3"} "$AGENT$2"
-}
-expect_agent() { # STATUS METHOD PATH [FILE]
-	got=$(agent "$2" "$3" "${4:-}") || true
-	[ "$got" = "$1" ] || { cat "$SCRATCH/body"; echo; tail -5 "$SCRATCH/bpkd.log"; fail "$2 $3 answered $got, expected $1"; }
-}
 
 # payload FILE XDP_ENTRIES TC_ENTRIES: an l3afd update for veth-rx.
 prog() { # NAME SEQ [MAP_NAME] [MODE] [STATUS] [ARTIFACT]
@@ -95,7 +70,7 @@ ids() {
 	json_get "$SCRATCH/status" "' '.join(str(p['prog_id']) for i in j['interfaces'] for h in i['hooks'] for p in h['chain'])"
 }
 
-start_bpkd
+bpkd_start -v
 
 say "apply: XDP c1 -> mode(pass) -> c2, TC t1 -> t2"
 payload p1.json "$(prog c1 1 count_next), $(prog mode 2 mode_next 0), $(prog c2 3 count_next)" "$TC_PROGS"
@@ -233,7 +208,7 @@ sleep 0.2
 kill -9 "$BPKD_PID"
 wait "$BPKD_PID" 2>/dev/null || true
 sleep 0.3
-start_bpkd
+bpkd_start -v
 wait "$PING_PID" || { cat ping-restart; fail "pings were lost while bpkd restarted"; }
 assert_grep ' 0% packet loss' ping-restart
 status

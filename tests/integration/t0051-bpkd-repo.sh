@@ -66,32 +66,6 @@ downloads() {
 	inns curl -s "$RURL/metrics" | sed -n 's/^bpk_repo_downloads_total \([0-9]*\)$/\1/p'
 }
 
-PORT=$(free_port)
-AGENT=http://127.0.0.1:$PORT
-BPKD_PID=""
-start_bpkd() {
-	# not through inns: $! must be bpkd itself, which kill -9 stops
-	ip netns exec "$NS_RX" "$BPKD" --listen "127.0.0.1:$PORT" --state "$SCRATCH/state" --repo "$RURL/" \
-		--trust "$SCRATCH/trust" --pin-root "$PIN/bpk" -v >>"$SCRATCH/bpkd.log" 2>&1 &
-	BPKD_PID=$!
-	for _ in $(seq 1 100); do
-		inns curl -s -o /dev/null --max-time 2 "$AGENT/v1/status" && return 0
-		kill -0 "$BPKD_PID" 2>/dev/null || { cat "$SCRATCH/bpkd.log"; fail "bpkd exited"; }
-		sleep 0.05
-	done
-	cat "$SCRATCH/bpkd.log"
-	fail "bpkd does not answer on $AGENT"
-}
-at_exit 'kill -9 $BPKD_PID; wait $BPKD_PID'
-agent() {
-	rm -f "$SCRATCH/body"
-	inns curl -s -X "$1" -o "$SCRATCH/body" -w '%{http_code}' --max-time 60 \
-		${3:+-H 'Content-Type: application/json' --data-binary "@$3"} "$AGENT$2"
-}
-expect_agent() { # STATUS METHOD PATH [FILE]
-	got=$(agent "$2" "$3" "${4:-}") || true
-	[ "$got" = "$1" ] || { cat "$SCRATCH/body"; echo; tail -5 "$SCRATCH/bpkd.log"; fail "$2 $3 answered $got, expected $1"; }
-}
 # prog NAME SEQ VERSION [ARTIFACT] [REPO_URL] [TYPE]: an l3afd program naming a package.
 prog() {
 	printf '{"id": %s, "name": "%s", "seq_id": %s, "artifact": "%s", "version": "%s", "admin_status": "enabled", "prog_type": "%s", "ebpf_package_repo_url": "%s", "map_name": "%s"}' \
@@ -114,7 +88,7 @@ ping_ok() {
 	ip netns exec "$NS_TX" ping -q -c 5 -i 0.01 -W 1 10.240.51.2 >"$SCRATCH/ping" 2>&1
 }
 
-start_bpkd
+bpkd_start --repo "$RURL/" -v
 TC1="$(prog t1 1 1.0.0 t1.bpk "$RURL" tc)"
 
 say "c1@^1.0 (no artifact, no repository URL) and t1@1.0.0 (artifact t1.bpk, the repository's URL)"
@@ -159,7 +133,7 @@ say "kill -9 and restart: the same payload keeps every stage, downloads nothing"
 ids2=$(ids)
 kill -9 "$BPKD_PID"
 wait "$BPKD_PID" 2>/dev/null || true
-start_bpkd
+bpkd_start --repo "$RURL/" -v
 expect_agent 200 POST /l3af/configs/v1/update p1.json
 status
 [ "$(ids)" = "$ids2" ] || fail "after a restart the same payload reloaded ($ids2 -> $(ids))"

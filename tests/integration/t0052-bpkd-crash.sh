@@ -30,23 +30,6 @@ for p in c1:chain_xdp_count:xdp_chain_count c2:chain_xdp_count:xdp_chain_count \
 		"$BPK" sign "$name.bpk" --key ops.pem >/dev/null 2>&1 || fail "cannot make $name"
 done
 
-PORT=$(free_port)
-AGENT=http://127.0.0.1:$PORT
-BPKD_PID=""
-start_bpkd() {
-	# not through inns: $! must be bpkd itself, which kill -9 stops
-	ip netns exec "$NS_RX" "$BPKD" --listen "127.0.0.1:$PORT" --state "$SCRATCH/state" --trust "$SCRATCH/trust" \
-		--pin-root "$PIN/bpk" >>"$SCRATCH/bpkd.log" 2>&1 &
-	BPKD_PID=$!
-	for _ in $(seq 1 200); do
-		inns curl -s -o /dev/null --max-time 2 "$AGENT/v1/status" && return 0
-		kill -0 "$BPKD_PID" 2>/dev/null || { tail -20 "$SCRATCH/bpkd.log"; fail "bpkd exited"; }
-		sleep 0.02
-	done
-	tail -20 "$SCRATCH/bpkd.log"
-	fail "bpkd does not answer on $AGENT"
-}
-at_exit 'kill -9 $BPKD_PID; wait $BPKD_PID'
 
 # The configurations, as "xdp programs / tc programs"; consecutive ones reorder, add, remove.
 CONFIGS=("c1 c2 c3/t1 t2" "c3 c1/t2" "c2/t2 t1" "c1 c3 c2/" "c2 c3/t1" "c3 c2 c1/t1 t2")
@@ -99,7 +82,7 @@ running() {
 	echo "$xdp/$tc"
 }
 
-start_bpkd
+bpkd_start
 payload "${CONFIGS[0]}" p.json
 inns curl -s -f -o /dev/null -X POST --data-binary @p.json "$AGENT/l3af/configs/v1/update" ||
 	fail "the first apply failed"
@@ -126,7 +109,7 @@ for i in $(seq 1 "$ITERATIONS"); do
 	kill -9 "$BPKD_PID" 2>/dev/null || { tail -20 bpkd.log; fail "bpkd died on its own during apply $i"; }
 	wait "$BPKD_PID" 2>/dev/null || true
 	wait "$CURL_PID" 2>/dev/null || true
-	start_bpkd
+	bpkd_start
 	got=$(running)
 	if [ "$got" = "$cur" ]; then
 		olds=$((olds + 1))

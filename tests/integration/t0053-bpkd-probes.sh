@@ -39,32 +39,7 @@ mkpkg pr1 probe_getppid probe_getppid
 mkpkg pr2 probe_getppid probe_getppid
 mkpkg x1 chain_xdp_count xdp_chain_count
 
-PORT=$(free_port)
-AGENT=http://127.0.0.1:$PORT
-BPKD_PID=""
-start_bpkd() {
-	ip netns exec "$NS_RX" "$BPKD" --listen "127.0.0.1:$PORT" --state "$SCRATCH/state" \
-		--trust "$SCRATCH/trust" --pin-root "$PIN/bpk" -v >>"$SCRATCH/bpkd.log" 2>&1 &
-	BPKD_PID=$!
-	for _ in $(seq 1 100); do
-		ip netns exec "$NS_RX" curl -s -o /dev/null --max-time 2 "$AGENT/v1/status" && return 0
-		kill -0 "$BPKD_PID" 2>/dev/null || { cat "$SCRATCH/bpkd.log"; fail "bpkd exited"; }
-		sleep 0.05
-	done
-	cat "$SCRATCH/bpkd.log"
-	fail "bpkd does not answer on $AGENT"
-}
-at_exit 'kill -9 $BPKD_PID; wait $BPKD_PID'
 
-agent() { # METHOD PATH [FILE]: a request inside the namespace; body in $SCRATCH/body
-	rm -f "$SCRATCH/body"
-	ip netns exec "$NS_RX" curl -s -X "$1" -o "$SCRATCH/body" -w '%{http_code}' --max-time 60 \
-		${3:+-H 'Content-Type: application/json' --data-binary "@$3"} "$AGENT$2"
-}
-expect_agent() { # STATUS METHOD PATH [FILE]
-	got=$(agent "$2" "$3" "${4:-}") || true
-	[ "$got" = "$1" ] || { cat "$SCRATCH/body"; echo; tail -5 "$SCRATCH/bpkd.log"; fail "$2 $3 answered $got, expected $1"; }
-}
 prog() { # NAME SEQ [STATUS] [PROG_TYPE]
 	printf '{"id": %s, "name": "%s", "seq_id": %s, "artifact": "%s", "map_name": "", "version": "1.0.0", "admin_status": "%s", "prog_type": "%s", "cfg_version": 1, "user_program_daemon": false, "is_plugin": false, "cpu": 0, "memory": 0, "start_args": {}, "monitor_maps": [{"name": "getppid_calls", "key": 0, "aggregator": "scalar"}]}' \
 		"$2" "$1" "$2" "$SCRATCH/$1.bpk" "${3:-enabled}" "${4:-probe}"
@@ -93,7 +68,7 @@ link_exists() { # LINK_ID
 	bpftool link show id "$1" >/dev/null 2>&1
 }
 
-start_bpkd
+bpkd_start -v
 
 say "apply: pr1 and pr2 (one seq_id: probes have no order); they attach and count"
 payload p1.json "$(prog pr1 1), $(prog pr2 1)"
@@ -154,7 +129,7 @@ wait "$BPKD_PID" 2>/dev/null || true
 c1=$("$TOOL" count "$pin1/maps/getppid_calls")
 getppid 500
 [ "$("$TOOL" count "$pin1/maps/getppid_calls")" -ge $((c1 + 500)) ] || fail "pr1 stopped counting while bpkd was down"
-start_bpkd
+bpkd_start -v
 status
 json_get status "j['adopted_at_start'] == 2 and [h['running'] for i in j['interfaces'] for h in i['hooks'] if h['hook'] == 'probes'] == [True]" |
 	grep -qx True || { cat status; fail "the restarted bpkd did not re-adopt 2 running probes"; }

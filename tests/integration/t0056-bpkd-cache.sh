@@ -42,27 +42,6 @@ served() {
 	grep -c "\"GET $1 HTTP/1.1\" $2 " http.log || true
 }
 
-PORT=$(free_port)
-AGENT=http://127.0.0.1:$PORT
-BPKD_PID=""
-start_bpkd() {
-	ip netns exec "$NS_RX" "$BPKD" --listen "127.0.0.1:$PORT" --state "$SCRATCH/state" \
-		--trust "$SCRATCH/trust" --pin-root "$PIN/bpk" --allow-unsigned -v >>bpkd.log 2>&1 &
-	BPKD_PID=$!
-	for _ in $(seq 1 100); do
-		ip netns exec "$NS_RX" curl -s -o /dev/null --max-time 2 "$AGENT/v1/status" && return 0
-		kill -0 "$BPKD_PID" 2>/dev/null || { cat bpkd.log; fail "bpkd exited"; }
-		sleep 0.05
-	done
-	cat bpkd.log
-	fail "bpkd does not answer on $AGENT"
-}
-at_exit 'kill -9 $BPKD_PID; wait $BPKD_PID'
-expect_agent() { # STATUS METHOD PATH FILE
-	got=$(ip netns exec "$NS_RX" curl -s -X "$2" -o body -w '%{http_code}' --max-time 60 \
-		-H 'Content-Type: application/json' --data-binary "@$4" "$AGENT$3") || true
-	[ "$got" = "$1" ] || { cat body; echo; tail -5 bpkd.log; fail "$2 $3 answered $got, expected $1"; }
-}
 printf '[{"host_name": "n", "iface": "veth-rx", "bpf_programs": {"xdp_ingress": [
   {"name": "c1", "seq_id": 1, "artifact": "%s/c1.bpk", "map_name": "count_next", "version": "1.0.0", "admin_status": "enabled", "prog_type": "xdp"},
   {"name": "c2", "seq_id": 2, "artifact": "c2.tar.gz", "ebpf_package_repo_url": "%s", "object_file": "c2.o", "map_name": "count_next", "version": "1.0.0", "admin_status": "enabled", "prog_type": "xdp"}]}}]\n' \
@@ -80,7 +59,7 @@ downloads() {
 	[ "$got" = "$*" ] || { cat http.log; fail "the server answered (c1 200, c1 304, c2 200, c2 304) '$got', expected '$*'"; }
 }
 : >http.log
-start_bpkd
+bpkd_start --allow-unsigned -v
 
 say "first apply downloads each artifact once"
 expect_agent 200 POST /l3af/configs/v1/update apply.json
@@ -97,7 +76,7 @@ downloads 1 1 1 1
 say "kill -9 and restart: re-adoption asks nothing; delete and apply again: 304 only"
 kill -9 "$BPKD_PID"
 wait "$BPKD_PID" 2>/dev/null || true
-start_bpkd
+bpkd_start --allow-unsigned -v
 runs
 downloads 1 1 1 1
 expect_agent 200 POST /l3af/configs/v1/delete delete.json
