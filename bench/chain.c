@@ -17,9 +17,10 @@
  *
  * The fused chain (lib/fuse.c) runs the same N units as N loads of bench/fuse_stage.bpf.c (the
  * stage's work without the tail call, each with its own counter) fused into one program by
- * bpk_fuse__load(); it takes its turn with the other two. Prints
- * `chain_fused N=… fused_ns=… tailcall_ns=… monolithic_ns=… fused_ratio=…` for each N and
- * fused_ratio = fused chain of 10 / monolithic 10 units.
+ * bpk_fuse__load(), in its default inline layout and in its call layout (BPK_FUSE_F_CALLS);
+ * each takes its turn with the other programs. Prints `chain_fused N=… fused_ns=…
+ * fused_calls_ns=… tailcall_ns=… monolithic_ns=… fused_ratio=…` for each N, fused_ratio =
+ * fused chain of 10 / monolithic 10 units, and fused_calls_ratio the same for the call layout.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -102,35 +103,39 @@ static double run_once(int prog_fd)
 	return run.duration;
 }
 
+/* The programs timed for one chain length, in turn. */
+enum timed { TAILCALL, MONOLITHIC, FUSED, FUSED_CALLS, TIMED_COUNT };
+
 /*
- * Best (lowest) of best_of runs of each program, the two taking turns so that whatever else
- * the machine does weighs on both alike. The kernel times its loop itself and leaves out the
- * time it yields the CPU, which wall time around the call would count on a busy machine.
+ * Best (lowest) of best_of runs of each program, taking turns so that whatever else the
+ * machine does weighs on all alike. The kernel times its loop itself and leaves out the time
+ * it yields the CPU, which wall time around the call would count on a busy machine.
  */
-static int time_three(int chain_fd, int mono_fd, int fused_fd, double *ret_chain,
-		      double *ret_mono, double *ret_fused)
+static int time_all(const int fds[TIMED_COUNT], double ret_ns[TIMED_COUNT])
 {
-	unsigned int i;
+	unsigned int i, t;
 
 	for (i = 0; i < best_of; i++) {
-		double c = run_once(chain_fd), m = run_once(mono_fd), f = run_once(fused_fd);
+		for (t = 0; t < TIMED_COUNT; t++) {
+			double ns = run_once(fds[t]);
 
-		if (c < 0 || m < 0 || f < 0)
-			return -1;
-		if (!i || c < *ret_chain)
-			*ret_chain = c;
-		if (!i || m < *ret_mono)
-			*ret_mono = m;
-		if (!i || f < *ret_fused)
-			*ret_fused = f;
+			if (ns < 0)
+				return -1;
+			if (!i || ns < ret_ns[t])
+				ret_ns[t] = ns;
+		}
 	}
 	return 0;
 }
 
-/* The first len fuse stages as one fused program: its fd, or -1. */
-static int fuse_chain(struct bpf_object **fuse_stages, unsigned int len)
+/*
+ * The first len fuse stages as one fused program, inlined or (flags BPK_FUSE_F_CALLS) called:
+ * its fd, or -1.
+ */
+static int fuse_chain(struct bpf_object **fuse_stages, unsigned int len, unsigned int flags)
 {
 	struct bpk_fuse_stage stages[STAGES_MAX];
+	LIBBPF_OPTS(bpk_fuse_opts, opts, .flags = flags);
 	unsigned int i;
 	int fd = -1, err;
 
@@ -138,9 +143,15 @@ static int fuse_chain(struct bpf_object **fuse_stages, unsigned int len)
 		stages[i] = (struct bpk_fuse_stage){
 			.prog = bpf_object__next_program(fuse_stages[i], NULL),
 		};
-	err = bpk_fuse__load(stages, len, NULL, &fd);
+	err = bpk_fuse__load(stages, len, &opts, &fd);
 	if (err) {
 		fprintf(stderr, "error: cannot fuse %u stages: %s\n", len, strerror(-err));
+		return -1;
+	}
+	if (opts.inlined != !(flags & BPK_FUSE_F_CALLS)) {
+		fprintf(stderr, "error: %u stages fused %s, not as asked\n", len,
+			opts.inlined ? "inline" : "with calls");
+		close(fd);
 		return -1;
 	}
 	return fd;
@@ -181,9 +192,8 @@ int main(int argc, char **argv)
 	static const unsigned int lengths[] = { 1, 2, 5, 10 };
 	struct bpf_object *stages[STAGES_MAX] = { 0 }, *mono[ARRAY_SIZE(lengths)] = { 0 };
 	struct bpf_object *fuse_stages[STAGES_MAX] = { 0 };
-	double chain_ns[ARRAY_SIZE(lengths)], mono_ns[ARRAY_SIZE(lengths)];
-	double fused_ns[ARRAY_SIZE(lengths)];
-	int stage_fds[STAGES_MAX], mono_fds[ARRAY_SIZE(lengths)], c, ret = 1, fd;
+	double ns[ARRAY_SIZE(lengths)][TIMED_COUNT];
+	int stage_fds[STAGES_MAX], mono_fds[ARRAY_SIZE(lengths)], c, ret = 1, fd, err;
 	struct bpk_xdp_root root;
 	const char *dir = "bench";
 	size_t n, last = ARRAY_SIZE(lengths) - 1;
@@ -223,17 +233,19 @@ int main(int argc, char **argv)
 	for (n = 0; n < ARRAY_SIZE(lengths); n++) {
 		unsigned int len = lengths[n];
 		__u64 hits = 0;
-		int fused_fd = fuse_chain(fuse_stages, len);
+		int fds[TIMED_COUNT] = {
+			[TAILCALL] = root.prog_fd,
+			[MONOLITHIC] = mono_fds[n],
+			[FUSED] = fuse_chain(fuse_stages, len, 0),
+			[FUSED_CALLS] = fuse_chain(fuse_stages, len, BPK_FUSE_F_CALLS),
+		};
 
-		if (fused_fd < 0)
+		err = fds[FUSED] < 0 || fds[FUSED_CALLS] < 0 ||
+		      build_chain(stages, stage_fds, len, &root) || time_all(fds, ns[n]);
+		close(fds[FUSED]);
+		close(fds[FUSED_CALLS]);
+		if (err)
 			goto out;
-		if (build_chain(stages, stage_fds, len, &root) ||
-		    time_three(root.prog_fd, mono_fds[n], fused_fd, &chain_ns[n], &mono_ns[n],
-			       &fused_ns[n])) {
-			close(fused_fd);
-			goto out;
-		}
-		close(fused_fd);
 		/* Proof the whole fused chain ran: its last stage counted packets. */
 		if (counter(fuse_stages[len - 1], "stage_count", 0, &hits) || !hits) {
 			fprintf(stderr, "error: fused stage %u never ran\n", len);
@@ -246,15 +258,21 @@ int main(int argc, char **argv)
 			goto out;
 		}
 		printf("chain_tailcall N=%u ns=%.0f monolithic_ns=%.0f (root + %u tail-called stages; one program with %u units inline)\n",
-		       len, chain_ns[n], mono_ns[n], len, len);
+		       len, ns[n][TAILCALL], ns[n][MONOLITHIC], len, len);
 	}
 	for (n = 0; n < ARRAY_SIZE(lengths); n++)
-		printf("chain_fused N=%u fused_ns=%.0f tailcall_ns=%.0f monolithic_ns=%.0f fused_ratio=%.2f\n",
-		       lengths[n], fused_ns[n], chain_ns[n], mono_ns[n], fused_ns[n] / mono_ns[n]);
+		printf("chain_fused N=%u fused_ns=%.0f fused_calls_ns=%.0f tailcall_ns=%.0f monolithic_ns=%.0f fused_ratio=%.2f\n",
+		       lengths[n], ns[n][FUSED], ns[n][FUSED_CALLS], ns[n][TAILCALL],
+		       ns[n][MONOLITHIC], ns[n][FUSED] / ns[n][MONOLITHIC]);
 	printf("fused_ratio=%.2f (fused N=10 %.0f ns / monolithic %.0f ns; BPF_PROG_TEST_RUN repeat=%u, best of %u)\n",
-	       fused_ns[last] / mono_ns[last], fused_ns[last], mono_ns[last], repeat, best_of);
+	       ns[last][FUSED] / ns[last][MONOLITHIC], ns[last][FUSED], ns[last][MONOLITHIC],
+	       repeat, best_of);
+	printf("fused_calls_ratio=%.2f (the call layout, N=10 %.0f ns / monolithic %.0f ns)\n",
+	       ns[last][FUSED_CALLS] / ns[last][MONOLITHIC], ns[last][FUSED_CALLS],
+	       ns[last][MONOLITHIC]);
 	printf("chain_tailcall_ratio=%.2f (tailcall N=10 %.0f ns / monolithic %.0f ns; BPF_PROG_TEST_RUN repeat=%u, best of %u)\n",
-	       chain_ns[last] / mono_ns[last], chain_ns[last], mono_ns[last], repeat, best_of);
+	       ns[last][TAILCALL] / ns[last][MONOLITHIC], ns[last][TAILCALL],
+	       ns[last][MONOLITHIC], repeat, best_of);
 	ret = 0;
 out:
 	for (n = 0; n < ARRAY_SIZE(lengths); n++)

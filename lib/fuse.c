@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <linux/bpf.h>
 #include <linux/pkt_cls.h>
@@ -17,6 +18,11 @@
 #define FUSE_INSNS_MAX 1000000U
 #define FUSE_LOG_SIZE (1U << 20)
 #define FUSE_DEFAULT_NAME "bpk_fused"
+/* MAX_BPF_STACK: the stack of one program, all its frames along one call chain together. */
+#define FUSE_STACK_MAX 512U
+/* BPF_LOG_STATS (include/linux/bpf_verifier.h): the verifier's statistics only. */
+#define BPF_LOG_STATS_LEVEL 4U
+#define FUSE_STATS_LOG_SIZE 4096
 
 static const char *stage_name(const struct bpf_program *prog)
 {
@@ -161,7 +167,7 @@ static int check_stages(const struct bpk_fuse_stage *stages, size_t cnt)
 	return 0;
 }
 
-/* Instructions the dispatcher needs for a stage: r1 = r6, call, and the verdict test. */
+/* Instructions the call layout's dispatcher needs for a stage: r1 = r6, call, verdict tests. */
 static size_t dispatch_len(uint64_t continue_on, bool last)
 {
 	return last ? 3 : 3 + (size_t)__builtin_popcountll(continue_on);
@@ -173,8 +179,33 @@ static struct bpf_insn insn_make(uint8_t code, uint8_t dst, uint8_t src, int16_t
 				  .imm = imm };
 }
 
+static uint64_t stage_continue_on(const struct bpk_fuse_stage *stage, enum bpf_prog_type type)
+{
+	return stage->continue_on ?: default_continue_on(type);
+}
+
 /*
- * The fused program:
+ * After a stage: "if w0 == v goto next" for each verdict v it continues on, then exit with the
+ * verdict; next is the instruction right after. Returns where it stopped writing.
+ */
+static size_t emit_verdict_tests(struct bpf_insn *insns, size_t pos, uint64_t set)
+{
+	size_t tests = (size_t)__builtin_popcountll(set), t = 0;
+	unsigned int bit;
+
+	for (bit = 0; bit < 64; bit++) {
+		if (!(set & (1ULL << bit)))
+			continue;
+		insns[pos++] = insn_make(BPF_JMP32 | BPF_JEQ | BPF_K, BPF_REG_0, 0,
+					 (int16_t)(tests - t), bit == 63 ? -1 : (int32_t)bit);
+		t++;
+	}
+	insns[pos++] = insn_make(BPF_JMP | BPF_EXIT, 0, 0, 0, 0);
+	return pos;
+}
+
+/*
+ * The call layout, which every kernel with BPF-to-BPF calls takes:
  *	r6 = r1
  *	for each stage: r1 = r6; call stage; then, but for the last,
  *		if w0 == v goto next   (one per verdict v of continue_on)
@@ -182,18 +213,17 @@ static struct bpf_insn insn_make(uint8_t code, uint8_t dst, uint8_t src, int16_t
  *	   next:
  *	after the last stage: exit
  *	stage 1's instructions, stage 2's, ...
- * A stage's own calls and function pointers are relative to themselves, so its block moves
- * as a whole; its map fds are the ones libbpf resolved in its object.
+ * A stage's own calls are relative to themselves, so its block moves as a whole; its map fds
+ * are the ones libbpf resolved in its object.
  */
-static struct bpf_insn *build(const struct bpk_fuse_stage *stages, size_t cnt,
-			      enum bpf_prog_type type, size_t *ret_cnt)
+static struct bpf_insn *build_calls(const struct bpk_fuse_stage *stages, size_t cnt,
+				    enum bpf_prog_type type, size_t *ret_cnt)
 {
 	size_t head = 1, total, i, pos = 0, stage_at;
 	struct bpf_insn *insns;
 
 	for (i = 0; i < cnt; i++)
-		head += dispatch_len(stages[i].continue_on ?: default_continue_on(type),
-				     i + 1 == cnt);
+		head += dispatch_len(stage_continue_on(&stages[i], type), i + 1 == cnt);
 	total = head;
 	for (i = 0; i < cnt; i++)
 		total += bpf_program__insn_cnt(stages[i].prog);
@@ -210,26 +240,15 @@ static struct bpf_insn *build(const struct bpk_fuse_stage *stages, size_t cnt,
 	insns[pos++] = insn_make(BPF_ALU64 | BPF_MOV | BPF_X, BPF_REG_6, BPF_REG_1, 0, 0);
 	stage_at = head;
 	for (i = 0; i < cnt; i++) {
-		uint64_t set = stages[i].continue_on ?: default_continue_on(type);
-		bool last = i + 1 == cnt;
-		size_t tests = last ? 0 : (size_t)__builtin_popcountll(set), t = 0;
-		unsigned int bit;
-
 		insns[pos++] = insn_make(BPF_ALU64 | BPF_MOV | BPF_X, BPF_REG_1, BPF_REG_6, 0, 0);
 		/* The call's target is pc + 1 + imm. */
 		insns[pos] = insn_make(BPF_JMP | BPF_CALL, 0, BPF_PSEUDO_CALL, 0,
 				       (int32_t)(stage_at - pos - 1));
 		pos++;
-		for (bit = 0; bit < 64 && !last; bit++) {
-			if (!(set & (1ULL << bit)))
-				continue;
-			/* Skip the remaining tests and the exit: land on the next stage's r1 = r6. */
-			insns[pos] = insn_make(BPF_JMP32 | BPF_JEQ | BPF_K, BPF_REG_0, 0,
-					       (int16_t)(tests - t), bit == 63 ? -1 : (int32_t)bit);
-			pos++;
-			t++;
-		}
-		insns[pos++] = insn_make(BPF_JMP | BPF_EXIT, 0, 0, 0, 0);
+		if (i + 1 < cnt)
+			pos = emit_verdict_tests(insns, pos, stage_continue_on(&stages[i], type));
+		else
+			insns[pos++] = insn_make(BPF_JMP | BPF_EXIT, 0, 0, 0, 0);
 		memcpy(&insns[stage_at], bpf_program__insns(stages[i].prog),
 		       bpf_program__insn_cnt(stages[i].prog) * sizeof(*insns));
 		stage_at += bpf_program__insn_cnt(stages[i].prog);
@@ -238,16 +257,264 @@ static struct bpf_insn *build(const struct bpk_fuse_stage *stages, size_t cnt,
 	return insns;
 }
 
+static bool is_pseudo_call(const struct bpf_insn *insn)
+{
+	return insn->code == (BPF_JMP | BPF_CALL) && insn->src_reg == BPF_PSEUDO_CALL;
+}
+
+/* How many instructions of a stage are its main body: up to its first subprogram. */
+static size_t main_body_len(const struct bpf_program *prog)
+{
+	const struct bpf_insn *insns = bpf_program__insns(prog);
+	size_t i, cnt = bpf_program__insn_cnt(prog), end = cnt;
+
+	for (i = 0; i < cnt; i++) {
+		long target = (long)i + 1 + insns[i].imm;
+
+		if (insns[i].code == (BPF_LD | BPF_IMM | BPF_DW))
+			i++;
+		else if (is_pseudo_call(&insns[i]) && target > 0 && (size_t)target < end)
+			end = (size_t)target;
+	}
+	return end;
+}
+
+/*
+ * The stack depth the verifier gave each subprogram of a program it accepted, from the
+ * "stack depth 24+0+8" line of a BPF_LOG_STATS log, in the order of the subprograms' first
+ * instructions. Returns how many it found, or -1.
+ */
+static int parse_stack_depths(const char *log, unsigned int *depths, int max)
+{
+	const char *p = strstr(log, "stack depth ");
+	int n = 0;
+
+	if (!p)
+		return -1;
+	p += strlen("stack depth ");
+	while (n < max) {
+		char *end;
+		unsigned long v = strtoul(p, &end, 10);
+
+		if (end == p)
+			break;
+		depths[n++] = (unsigned int)v;
+		if (*end != '+')
+			break;
+		p = end + 1;
+	}
+	return n ? n : -1;
+}
+
+/* How many subprograms the call layout has before each stage's main body, and its own. */
+static size_t subprog_count(const struct bpf_program *prog)
+{
+	const struct bpf_insn *insns = bpf_program__insns(prog);
+	size_t i, cnt = bpf_program__insn_cnt(prog), n = 1;
+	_cleanup_free_ bool *start = calloc(cnt, sizeof(*start));
+
+	if (!start)
+		return 0;
+	for (i = 0; i < cnt; i++) {
+		long target = (long)i + 1 + insns[i].imm;
+
+		if (insns[i].code == (BPF_LD | BPF_IMM | BPF_DW))
+			i++;
+		else if (is_pseudo_call(&insns[i]) && target > 0 && (size_t)target < cnt &&
+			 !start[target]) {
+			start[target] = true;
+			n++;
+		}
+	}
+	return n;
+}
+
+/*
+ * The deepest main-body stack frame of all stages, from the verifier's statistics of the
+ * call layout, whose subprograms are the dispatcher, then each stage's main body and its
+ * subprograms in order. The verifier drops a subprogram no path reaches (every stage after
+ * one that always stops the chain); then which depth is whose is lost, and the deepest frame
+ * of all stands for them. -ENODATA when the log does not say.
+ */
+static int deepest_main_frame(const struct bpk_fuse_stage *stages, size_t cnt, const char *log,
+			      unsigned int *ret_depth)
+{
+	unsigned int depths[1024], deepest = 0;
+	int found = parse_stack_depths(log, depths, (int)ARRAY_SIZE(depths));
+	size_t i, expected = 1, index = 1;
+
+	if (found < 0)
+		return -ENODATA;
+	for (i = 0; i < cnt; i++)
+		expected += subprog_count(stages[i].prog);
+	if (expected != (size_t)found) {
+		for (i = 0; i < (size_t)found; i++)
+			deepest = depths[i] > deepest ? depths[i] : deepest;
+		*ret_depth = deepest;
+		return 0;
+	}
+	for (i = 0; i < cnt; i++) {
+		if (depths[index] > deepest)
+			deepest = depths[index];
+		index += subprog_count(stages[i].prog);
+	}
+	*ret_depth = deepest;
+	return 0;
+}
+
+/* An unconditional jump from pc to target: ja when it reaches, else gotol (kernel 6.6+). */
+static struct bpf_insn jump_to(size_t pc, size_t target)
+{
+	long off = (long)target - (long)pc - 1;
+
+	if (off >= INT16_MIN && off <= INT16_MAX)
+		return insn_make(BPF_JMP | BPF_JA, 0, 0, (int16_t)off, 0);
+	return insn_make(BPF_JMP32 | BPF_JA, 0, 0, 0, (int32_t)off);
+}
+
+/*
+ * The inline layout: no call per stage, so no return per stage (each return costs a return
+ * thunk where the CPU needs one, as this project's machines do against SRSO):
+ *	*(u64 *)(r10 - slot) = r1      ctx, below every stage's main frame
+ *	stage 1's main body, each exit now "goto done_1"
+ *   done_1:
+ *	if w0 == v goto next           (one per verdict v of continue_on)
+ *	exit
+ *   next:
+ *	r1 = *(u64 *)(r10 - slot)
+ *	stage 2's main body ...        (the last stage's exits stay exits)
+ *	stage 1's subprograms, stage 2's, ...  (each stage's calls retargeted)
+ * The stages run one after the other in one frame: each writes its stack before reading it,
+ * as the verifier made it do when it loaded alone, and none reaches the slot.
+ */
+static struct bpf_insn *build_inline(const struct bpk_fuse_stage *stages, size_t cnt,
+				     enum bpf_prog_type type, unsigned int slot, size_t *ret_cnt)
+{
+	size_t total = 1, i, pos = 0, sub_at;
+	struct bpf_insn *insns;
+
+	for (i = 0; i < cnt; i++) {
+		total += bpf_program__insn_cnt(stages[i].prog);
+		if (i)
+			total++;
+		if (i + 1 < cnt)
+			total += 1 + (size_t)__builtin_popcountll(stage_continue_on(&stages[i], type));
+	}
+	if (total > FUSE_INSNS_MAX) {
+		errno = E2BIG;
+		return NULL;
+	}
+	insns = calloc(total, sizeof(*insns));
+	if (!insns)
+		return NULL;
+
+	sub_at = total;
+	for (i = 0; i < cnt; i++)
+		sub_at -= bpf_program__insn_cnt(stages[i].prog) - main_body_len(stages[i].prog);
+
+	insns[pos++] = insn_make(BPF_STX | BPF_MEM | BPF_DW, BPF_REG_10, BPF_REG_1,
+				 (int16_t)-(int)slot, 0);
+	for (i = 0; i < cnt; i++) {
+		const struct bpf_insn *stage = bpf_program__insns(stages[i].prog);
+		size_t len = main_body_len(stages[i].prog), all = bpf_program__insn_cnt(stages[i].prog);
+		size_t body_at, done, k;
+		bool last = i + 1 == cnt;
+
+		if (i)
+			insns[pos++] = insn_make(BPF_LDX | BPF_MEM | BPF_DW, BPF_REG_1, BPF_REG_10,
+						 (int16_t)-(int)slot, 0);
+		body_at = pos;
+		done = body_at + len;
+		for (k = 0; k < len; k++, pos++) {
+			insns[pos] = stage[k];
+			if (stage[k].code == (BPF_LD | BPF_IMM | BPF_DW)) {
+				insns[++pos] = stage[++k];
+			} else if (stage[k].code == (BPF_JMP | BPF_EXIT) && !last) {
+				insns[pos] = jump_to(pos, done);
+			} else if (is_pseudo_call(&stage[k])) {
+				size_t target = sub_at + (size_t)((long)k + 1 + stage[k].imm) - len;
+
+				insns[pos].imm = (int32_t)((long)target - (long)pos - 1);
+			}
+		}
+		if (!last)
+			pos = emit_verdict_tests(insns, pos, stage_continue_on(&stages[i], type));
+		memcpy(&insns[sub_at], &stage[len], (all - len) * sizeof(*insns));
+		sub_at += all - len;
+	}
+	*ret_cnt = total;
+	return insns;
+}
+
+/*
+ * Load insns as the fused program; with a log of level log_level into log_buf when asked.
+ * Returns the fd or -errno.
+ */
+static int load_fused(enum bpf_prog_type type, const struct bpk_fuse_stage *stages,
+		      const char *name, const struct bpf_insn *insns, size_t cnt, char *log_buf,
+		      size_t log_size, uint32_t log_level)
+{
+	LIBBPF_OPTS(bpf_prog_load_opts, load,
+		    .expected_attach_type = bpf_program__expected_attach_type(stages[0].prog),
+		    .prog_flags = bpf_program__flags(stages[0].prog) & BPF_F_XDP_HAS_FRAGS);
+	int fd;
+
+	if (log_level) {
+		log_buf[0] = '\0';
+		load.log_buf = log_buf;
+		load.log_size = log_size > UINT32_MAX >> 2 ? UINT32_MAX >> 2 : (uint32_t)log_size;
+		load.log_level = log_level;
+	}
+	fd = bpf_prog_load(type, name, "GPL", insns, cnt, &load);
+	return fd < 0 ? -errno : fd;
+}
+
+/*
+ * The inline layout of the stages, when it loads: its fd, or a negative errno with the
+ * reason at debug level (the call layout then stays). stats is the call layout's
+ * BPF_LOG_STATS log.
+ */
+static int load_inline(const struct bpk_fuse_stage *stages, size_t cnt, enum bpf_prog_type type,
+		       const char *name, const char *stats)
+{
+	_cleanup_free_ struct bpf_insn *insns = NULL;
+	unsigned int deepest, slot;
+	size_t insn_cnt = 0;
+	int fd, err;
+
+	err = deepest_main_frame(stages, cnt, stats, &deepest);
+	if (err) {
+		pr_debug("fuse: the verifier did not give the stages' stack depths; calls kept\n");
+		return err;
+	}
+	slot = (deepest + 7) / 8 * 8 + 8;
+	if (slot > FUSE_STACK_MAX) {
+		pr_debug("fuse: a stage's frame of %u bytes leaves no room for the context; calls kept\n",
+			 deepest);
+		return -E2BIG;
+	}
+	insns = build_inline(stages, cnt, type, slot, &insn_cnt);
+	if (!insns)
+		return -errno;
+	fd = load_fused(type, stages, name, insns, insn_cnt, NULL, 0, 0);
+	if (fd < 0)
+		pr_debug("fuse: the verifier refused the inline layout (%s); calls kept\n",
+			 strerror(-fd));
+	return fd;
+}
+
 int bpk_fuse__load(const struct bpk_fuse_stage *stages, size_t cnt,
-		   const struct bpk_fuse_opts *opts, int *ret_prog_fd)
+		   struct bpk_fuse_opts *opts, int *ret_prog_fd)
 {
 	_cleanup_free_ struct bpf_insn *insns = NULL;
 	_cleanup_free_ char *own_log = NULL;
 	const char *name = OPTS_GET(opts, name, NULL) ?: FUSE_DEFAULT_NAME;
 	char *log_buf = OPTS_GET(opts, log_buf, NULL);
 	size_t log_size = OPTS_GET(opts, log_size, 0), insn_cnt = 0;
+	unsigned int flags = OPTS_GET(opts, flags, 0);
+	char stats[FUSE_STATS_LOG_SIZE];
 	enum bpf_prog_type type;
-	int fd, err;
+	int fd, err, inline_fd;
 
 	if (!ret_prog_fd)
 		return -EINVAL;
@@ -255,34 +522,34 @@ int bpk_fuse__load(const struct bpk_fuse_stage *stages, size_t cnt,
 	if (err)
 		return err;
 	type = bpf_program__type(stages[0].prog);
-	insns = build(stages, cnt, type, &insn_cnt);
+	insns = build_calls(stages, cnt, type, &insn_cnt);
 	if (!insns)
 		return -errno;
 
-	if (!log_buf || log_size < 2) {
-		own_log = malloc(FUSE_LOG_SIZE);
-		if (!own_log)
-			return -ENOMEM;
-		log_buf = own_log;
-		log_size = FUSE_LOG_SIZE;
-	}
-	log_buf[0] = '\0';
-	LIBBPF_OPTS(bpf_prog_load_opts, load,
-		    .expected_attach_type = bpf_program__expected_attach_type(stages[0].prog),
-		    .prog_flags = bpf_program__flags(stages[0].prog) & BPF_F_XDP_HAS_FRAGS);
-	/* A log only for a refusal: asking for one makes every load slower. */
-	fd = bpf_prog_load(type, name, "GPL", insns, insn_cnt, &load);
+	/*
+	 * The call layout first: every kernel with BPF-to-BPF calls takes it, and its load's
+	 * statistics give each stage's frame size, which the inline layout needs. The stats
+	 * log costs nothing; a full log is asked for only to explain a refusal, since it makes
+	 * a load slower.
+	 */
+	fd = load_fused(type, stages, name, insns, insn_cnt, stats, sizeof(stats),
+			BPF_LOG_STATS_LEVEL);
 	if (fd < 0) {
+		err = fd;
+		if (!log_buf || log_size < 2) {
+			own_log = malloc(FUSE_LOG_SIZE);
+			if (!own_log)
+				return -ENOMEM;
+			log_buf = own_log;
+			log_size = FUSE_LOG_SIZE;
+		}
+		log_buf[0] = '\0';
 		/*
 		 * The first answer is the one to return: the second, with a log, may be
 		 * ENOSPC when the log outgrows the buffer (the kernel keeps its tail).
 		 */
-		err = -errno;
 		if (err != -EPERM) {
-			load.log_buf = log_buf;
-			load.log_size = log_size > UINT32_MAX ? UINT32_MAX : (uint32_t)log_size;
-			load.log_level = 1;
-			fd = bpf_prog_load(type, name, "GPL", insns, insn_cnt, &load);
+			fd = load_fused(type, stages, name, insns, insn_cnt, log_buf, log_size, 1);
 			if (fd >= 0) {
 				/* It passed this time: the first refusal was not the verifier's. */
 				*ret_prog_fd = fd;
@@ -293,6 +560,13 @@ int bpk_fuse__load(const struct bpk_fuse_stage *stages, size_t cnt,
 			cnt, insn_cnt, strerror(-err), log_buf[0] ? bpk_log_tail(log_buf, 6) : "");
 		return err;
 	}
+	inline_fd = flags & BPK_FUSE_F_CALLS ? -1 : load_inline(stages, cnt, type, name, stats);
+	if (inline_fd >= 0) {
+		close(fd);
+		fd = inline_fd;
+	}
+	if (OPTS_HAS(opts, inlined))
+		opts->inlined = inline_fd >= 0;
 	*ret_prog_fd = fd;
 	return 0;
 }

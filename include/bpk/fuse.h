@@ -3,6 +3,7 @@
 #ifndef BPK_FUSE_H
 #define BPK_FUSE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -40,8 +41,18 @@ struct bpk_fuse_opts {
 	 */
 	char *log_buf;
 	size_t log_size;
+	unsigned int flags;	/* BPK_FUSE_F_* */
+	/* Out: set by a successful bpk_fuse__load(), whether the stages were inlined. */
+	bool inlined;
 };
-#define bpk_fuse_opts__last_field log_size
+#define bpk_fuse_opts__last_field inlined
+
+/*
+ * Keep every stage a BPF-to-BPF call of the dispatcher, as the verifier first sees the chain,
+ * rather than the default inline layout (no call and no return per stage), which bpk uses
+ * whenever the verifier takes it. For comparison and for tests.
+ */
+#define BPK_FUSE_F_CALLS (1U << 0)
 
 /*
  * Whether prog can be a stage of a fused chain, judged from its final instructions and what
@@ -58,10 +69,12 @@ struct bpk_fuse_opts {
 int bpk_fuse__check(const struct bpf_program *prog);
 
 /*
- * Build and load one program that runs stages[0..cnt) in order: a dispatcher that calls each
- * stage as a BPF-to-BPF subprogram with the context and goes on while the stage's verdict is
- * in its continue_on set, else returns that verdict; the last stage's verdict is the
- * program's. Every stage must pass bpk_fuse__check() and all must share the program type,
+ * Build and load one program that runs stages[0..cnt) in order, each with the context, going
+ * on while the stage's verdict is in its continue_on set, else returning that verdict; the
+ * last stage's verdict is the program's. Each stage's main body is inlined one after the
+ * other (its subprograms stay subprograms); where the verifier refuses that (a stage frame
+ * that leaves no room for the saved context), a dispatcher calls each stage as a BPF-to-BPF
+ * subprogram instead (docs/spec/fuse.md). Every stage must pass bpk_fuse__check() and all must share the program type,
  * expected attach type and XDP frags flag, which the fused program gets; it is loaded
  * without BTF and with the license "GPL". The fd (O_CLOEXEC) goes to *ret_prog_fd and is the
  * caller's; nothing is attached. Returns 0; -EINVAL (stages NULL, cnt 0, stages that do not
@@ -71,6 +84,6 @@ int bpk_fuse__check(const struct bpf_program *prog);
  * and in opts->log_buf), -EPERM without the privilege. *ret_prog_fd is untouched on failure.
  */
 int bpk_fuse__load(const struct bpk_fuse_stage *stages, size_t cnt,
-		   const struct bpk_fuse_opts *opts, int *ret_prog_fd);
+		   struct bpk_fuse_opts *opts, int *ret_prog_fd);
 
 #endif

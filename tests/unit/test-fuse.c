@@ -39,7 +39,7 @@ static int group_setup(void **state)
 }
 
 /* The test stages (tests/bpf/fuse_*.bpf.c), each with one array of counters. */
-enum kind { COUNT, MARK, DROP, TC };
+enum kind { COUNT, MARK, DROP, TC, DEEP };
 
 static const struct {
 	const char *file;
@@ -50,6 +50,8 @@ static const struct {
 	[MARK] = { "fuse_mark.o", "fuse_mark_map", 1 },
 	[DROP] = { "fuse_drop.o", "fuse_drop_map", 1 },
 	[TC] = { "fuse_tc.o", "fuse_tc_map", 2 },
+	/* A frame of 512 bytes, its counter in .bss (value [0] of the internal map). */
+	[DEEP] = { "fuse_deep.o", ".bss", 1 },
 };
 
 /* One loaded instance: its own object, so its own maps. */
@@ -122,22 +124,66 @@ static uint64_t continue_set(const struct stage *s, const uint64_t *continue_on,
 }
 
 /*
- * The proof: on each packet, the fused program's verdict, output packet and every stage's
+ * What the kernel holds agrees with the layout bpk_fuse__load() reports: inlined, its
+ * functions are the stages' own subprograms and one more; with calls, also the dispatcher and
+ * at least the first stage. (The verifier drops the stages no path reaches, and the first
+ * instruction would not tell: the kernel puts a prologue of its own before a sched_cls
+ * program that writes the packet.)
+ */
+static void check_functions(int prog_fd, const struct stage *stages, size_t cnt, bool inlined)
+{
+	struct bpf_prog_info info = { 0 };
+	uint32_t len = sizeof(info), subprogs = 0;
+	size_t i;
+
+	for (i = 0; i < cnt; i++)
+		subprogs += stages[i].kind == MARK;
+	assert_int_equal(bpf_obj_get_info_by_fd(prog_fd, &info, &len), 0);
+	if (inlined)
+		assert_in_range(info.nr_jited_func_lens, 1, 1 + subprogs);
+	else
+		assert_in_range(info.nr_jited_func_lens, 2, 1 + cnt + subprogs);
+}
+
+/*
+ * Whether the stages' frames leave room for the inline layout's saved context. The verifier
+ * drops the stages after a drop that ends the chain, so their frames do not count.
+ */
+static bool fits_inline(const struct stage *stages, size_t cnt, const uint64_t *continue_on)
+{
+	size_t i;
+
+	for (i = 0; i < cnt; i++) {
+		if (stages[i].kind == DEEP)
+			return false;
+		if (stages[i].kind == DROP &&
+		    !(continue_set(&stages[i], continue_on, i) & BPK_FUSE_VERDICT(XDP_DROP)))
+			return true;
+	}
+	return true;
+}
+
+/*
+ * The proof, for each layout: on each packet, the fused program's verdict, output packet and every stage's
  * counter increments equal those of running the stages one by one, each on the packet the
  * one before left, stopping at the first verdict outside the stage's continue_on set.
  */
-static void check_chain(struct stage *stages, size_t cnt, const uint64_t *continue_on)
+static void check_layout(struct stage *stages, size_t cnt, const uint64_t *continue_on,
+			 unsigned int flags)
 {
 	struct bpk_fuse_stage fuse[CHAIN_MAX];
 	static const uint32_t lens[] = { PACKET_LEN, PACKET_LEN, 14 };
+	LIBBPF_OPTS(bpk_fuse_opts, opts, .flags = flags);
 	size_t i, p;
 	int fd = -1;
 
 	for (i = 0; i < cnt; i++)
 		fuse[i] = (struct bpk_fuse_stage){ .prog = stages[i].prog,
 						   .continue_on = continue_on ? continue_on[i] : 0 };
-	assert_int_equal(bpk_fuse__load(fuse, cnt, NULL, &fd), 0);
+	assert_int_equal(bpk_fuse__load(fuse, cnt, &opts, &fd), 0);
 	assert_true(fd >= 0);
+	assert_int_equal(opts.inlined, !(flags & BPK_FUSE_F_CALLS) && fits_inline(stages, cnt, continue_on));
+	check_functions(fd, stages, cnt, opts.inlined);
 
 	for (p = 0; p < ARRAY_SIZE(lens); p++) {
 		unsigned char by_one[PACKET_LEN], fused[PACKET_LEN];
@@ -171,6 +217,12 @@ static void check_chain(struct stage *stages, size_t cnt, const uint64_t *contin
 	close(fd);
 }
 
+static void check_chain(struct stage *stages, size_t cnt, const uint64_t *continue_on)
+{
+	check_layout(stages, cnt, continue_on, 0);
+	check_layout(stages, cnt, continue_on, BPK_FUSE_F_CALLS);
+}
+
 /* A small deterministic generator, so a failing chain can be rebuilt. */
 static uint32_t next_random(uint32_t *seed)
 {
@@ -190,12 +242,15 @@ static void test_xdp_chains(void **state)
 			char shape[CHAIN_MAX + 1] = { 0 };
 
 			for (i = 0; i < len; i++) {
-				/* Drops are rarer, so long chains mostly run through. */
-				uint32_t r = next_random(&seed) % 7;
-				enum kind kind = r < 3 ? COUNT : r < 6 ? MARK : DROP;
+				/*
+				 * Drops are rarer, so long chains mostly run through; a deep
+				 * frame, rarer still, sends a chain to the call layout.
+				 */
+				uint32_t r = next_random(&seed) % 15;
+				enum kind kind = r < 6 ? COUNT : r < 12 ? MARK : r < 14 ? DROP : DEEP;
 
 				stage_load(&stages[i], kind);
-				shape[i] = "cmd"[kind];
+				shape[i] = "cmdtD"[kind];
 			}
 			print_message("chain %s\n", shape);
 			check_chain(stages, len, NULL);
@@ -262,6 +317,23 @@ static void test_tc_chains(void **state)
 	/* TC_ACT_OK outside the set: the first stage ends the chain. */
 	check_chain(stages, ARRAY_SIZE(stages), unspec_only);
 	for (i = 0; i < ARRAY_SIZE(stages); i++)
+		stage_close(&stages[i]);
+}
+
+/* A frame of 512 bytes leaves no room for the saved context: the call layout, still right. */
+static void test_deep_frame(void **state)
+{
+	static const enum kind shape[] = { COUNT, DEEP, MARK, DEEP, COUNT };
+	struct stage stages[ARRAY_SIZE(shape)];
+	size_t i;
+
+	require_root();
+	for (i = 0; i < ARRAY_SIZE(shape); i++)
+		stage_load(&stages[i], shape[i]);
+	check_chain(stages, 1, NULL);
+	check_chain(stages, 2, NULL);
+	check_chain(stages, ARRAY_SIZE(shape), NULL);
+	for (i = 0; i < ARRAY_SIZE(shape); i++)
 		stage_close(&stages[i]);
 }
 
@@ -345,6 +417,7 @@ int main(void)
 		cmocka_unit_test(test_xdp_chains),
 		cmocka_unit_test(test_xdp_stop_verdict),
 		cmocka_unit_test(test_tc_chains),
+		cmocka_unit_test(test_deep_frame),
 		cmocka_unit_test(test_refused),
 		cmocka_unit_test(test_outlives_objects),
 	};
