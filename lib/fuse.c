@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: BSD-2-Clause
 /* Fused chains: a dispatcher that calls each loaded stage's instructions as a BPF-to-BPF call. */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +25,26 @@
 #define BPF_LOG_STATS_LEVEL 4U
 #define FUSE_STATS_LOG_SIZE 4096
 
+/* Where a refusal's reason goes besides the print callback: the caller's buffer, if any. */
+struct why {
+	char *buf;
+	size_t size;
+};
+
+__attribute__((format(printf, 2, 3))) static void refuse(const struct why *why, const char *fmt,
+							 ...)
+{
+	char line[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	pr_warn("fuse: %s\n", line);
+	if (why && why->buf && why->size)
+		snprintf(why->buf, why->size, "%s", line);
+}
+
 static const char *stage_name(const struct bpf_program *prog)
 {
 	return bpf_program__name(prog) ?: "?";
@@ -35,13 +56,13 @@ static uint64_t default_continue_on(enum bpf_prog_type type)
 }
 
 /* What in a stage's final instructions cannot run as a subprogram of another program. */
-static int check_insns(const struct bpf_program *prog)
+static int check_insns(const struct bpf_program *prog, const struct why *why)
 {
 	const struct bpf_insn *insns = bpf_program__insns(prog);
 	size_t i, cnt = bpf_program__insn_cnt(prog);
 
 	if (!insns || !cnt) {
-		pr_warn("fuse: '%s' has no instructions\n", stage_name(prog));
+		refuse(why, "'%s' has no instructions", stage_name(prog));
 		return -EINVAL;
 	}
 	for (i = 0; i < cnt; i++) {
@@ -50,18 +71,18 @@ static int check_insns(const struct bpf_program *prog)
 
 		if (insn->code == (BPF_JMP | BPF_CALL)) {
 			if (insn->src_reg == 0 && insn->imm == BPF_FUNC_tail_call) {
-				pr_warn("fuse: '%s' calls bpf_tail_call (instruction %zu): a tail call from a fused stage would end the whole fused program\n",
+				refuse(why, "'%s' calls bpf_tail_call (instruction %zu): a tail call from a fused stage would end the whole fused program",
 					stage_name(prog), i);
 				return -EOPNOTSUPP;
 			}
 			if (insn->src_reg == BPF_PSEUDO_KFUNC_CALL) {
-				pr_warn("fuse: '%s' calls a kfunc (instruction %zu), which needs its object's BTF\n",
+				refuse(why, "'%s' calls a kfunc (instruction %zu), which needs its object's BTF",
 					stage_name(prog), i);
 				return -EOPNOTSUPP;
 			}
 		} else if (class == BPF_LD && (BPF_MODE(insn->code) == BPF_ABS ||
 					       BPF_MODE(insn->code) == BPF_IND)) {
-			pr_warn("fuse: '%s' uses LD_ABS/LD_IND (instruction %zu), which the kernel refuses next to BPF-to-BPF calls\n",
+			refuse(why, "'%s' uses LD_ABS/LD_IND (instruction %zu), which the kernel refuses next to BPF-to-BPF calls",
 				stage_name(prog), i);
 			return -EOPNOTSUPP;
 		} else if (insn->code == (BPF_LD | BPF_IMM | BPF_DW)) {
@@ -80,11 +101,11 @@ static int check_insns(const struct bpf_program *prog)
 			case BPF_PSEUDO_BTF_ID:
 				break;
 			case BPF_PSEUDO_FUNC:
-				pr_warn("fuse: '%s' passes a callback (instruction %zu), which the verifier takes only with BTF func_info\n",
+				refuse(why, "'%s' passes a callback (instruction %zu), which the verifier takes only with BTF func_info",
 					stage_name(prog), i);
 				return -EOPNOTSUPP;
 			default:
-				pr_warn("fuse: '%s' loads a 64-bit immediate of kind %u (instruction %zu), which bpk cannot move\n",
+				refuse(why, "'%s' loads a 64-bit immediate of kind %u (instruction %zu), which bpk cannot move",
 					stage_name(prog), insn->src_reg, i);
 				return -EOPNOTSUPP;
 			}
@@ -94,7 +115,7 @@ static int check_insns(const struct bpf_program *prog)
 	return 0;
 }
 
-int bpk_fuse__check(const struct bpf_program *prog)
+static int check_prog(const struct bpf_program *prog, const struct why *why)
 {
 	struct bpf_prog_info info = { 0 };
 	uint32_t len = sizeof(info);
@@ -105,12 +126,12 @@ int bpk_fuse__check(const struct bpf_program *prog)
 		return -EINVAL;
 	fd = bpf_program__fd(prog);
 	if (fd < 0) {
-		pr_warn("fuse: '%s' is not loaded: load its object first\n", stage_name(prog));
+		refuse(why, "'%s' is not loaded: load its object first", stage_name(prog));
 		return -EINVAL;
 	}
 	type = bpf_program__type(prog);
 	if (type != BPF_PROG_TYPE_XDP && type != BPF_PROG_TYPE_SCHED_CLS) {
-		pr_warn("fuse: '%s' is a program of type %s; only xdp and sched_cls programs fuse\n",
+		refuse(why, "'%s' is a program of type %s; only xdp and sched_cls programs fuse",
 			stage_name(prog), libbpf_bpf_prog_type_str(type) ?: "?");
 		return -EOPNOTSUPP;
 	}
@@ -118,29 +139,38 @@ int bpk_fuse__check(const struct bpf_program *prog)
 	if (bpf_obj_get_info_by_fd(fd, &info, &len))
 		return -errno;
 	if (!info.gpl_compatible) {
-		pr_warn("fuse: '%s' is not under a GPL-compatible license: its code cannot go into a program loaded as GPL\n",
+		refuse(why, "'%s' is not under a GPL-compatible license: its code cannot go into a program loaded as GPL",
 			stage_name(prog));
 		return -EACCES;
 	}
-	return check_insns(prog);
+	return check_insns(prog, why);
+}
+
+int bpk_fuse__check(const struct bpf_program *prog, char *reason, size_t reason_size)
+{
+	struct why why = { reason, reason_size };
+
+	if (reason && reason_size)
+		reason[0] = '\0';
+	return check_prog(prog, &why);
 }
 
 /* Every stage fusable, and all of one type, attach type and frags flag. */
-static int check_stages(const struct bpk_fuse_stage *stages, size_t cnt)
+static int check_stages(const struct bpk_fuse_stage *stages, size_t cnt, const struct why *why)
 {
 	const struct bpf_program *first;
 	size_t i;
 	int err;
 
 	if (!stages || !cnt) {
-		pr_warn("fuse: an empty chain has nothing to fuse\n");
+		refuse(why, "an empty chain has nothing to fuse");
 		return -EINVAL;
 	}
 	for (i = 0; i < cnt; i++) {
-		err = bpk_fuse__check(stages[i].prog);
+		err = check_prog(stages[i].prog, why);
 		if (err) {
 			if (!stages[i].prog)
-				pr_warn("fuse: stage %zu has no program\n", i + 1);
+				refuse(why, "stage %zu has no program", i + 1);
 			return err;
 		}
 	}
@@ -151,7 +181,7 @@ static int check_stages(const struct bpk_fuse_stage *stages, size_t cnt)
 		if (bpf_program__type(prog) != bpf_program__type(first) ||
 		    bpf_program__expected_attach_type(prog) !=
 			    bpf_program__expected_attach_type(first)) {
-			pr_warn("fuse: stage %zu ('%s', %s) is not of the first stage's type ('%s', %s) and attach type\n",
+			refuse(why, "stage %zu ('%s', %s) is not of the first stage's type ('%s', %s) and attach type",
 				i + 1, stage_name(prog),
 				libbpf_bpf_prog_type_str(bpf_program__type(prog)) ?: "?",
 				stage_name(first),
@@ -159,7 +189,7 @@ static int check_stages(const struct bpk_fuse_stage *stages, size_t cnt)
 			return -EINVAL;
 		}
 		if ((bpf_program__flags(prog) ^ bpf_program__flags(first)) & BPF_F_XDP_HAS_FRAGS) {
-			pr_warn("fuse: stage %zu ('%s') and the first stage ('%s') disagree on xdp.frags\n",
+			refuse(why, "stage %zu ('%s') and the first stage ('%s') disagree on xdp.frags",
 				i + 1, stage_name(prog), stage_name(first));
 			return -EINVAL;
 		}
@@ -217,7 +247,7 @@ static size_t emit_verdict_tests(struct bpf_insn *insns, size_t pos, uint64_t se
  * are the ones libbpf resolved in its object.
  */
 static struct bpf_insn *build_calls(const struct bpk_fuse_stage *stages, size_t cnt,
-				    enum bpf_prog_type type, size_t *ret_cnt)
+				    enum bpf_prog_type type, const struct why *why, size_t *ret_cnt)
 {
 	size_t head = 1, total, i, pos = 0, stage_at;
 	struct bpf_insn *insns;
@@ -228,7 +258,7 @@ static struct bpf_insn *build_calls(const struct bpk_fuse_stage *stages, size_t 
 	for (i = 0; i < cnt; i++)
 		total += bpf_program__insn_cnt(stages[i].prog);
 	if (total > FUSE_INSNS_MAX) {
-		pr_warn("fuse: %zu instructions in all, more than a program may have (%u)\n", total,
+		refuse(why, "%zu instructions in all, more than a program may have (%u)", total,
 			FUSE_INSNS_MAX);
 		errno = E2BIG;
 		return NULL;
@@ -512,17 +542,20 @@ int bpk_fuse__load(const struct bpk_fuse_stage *stages, size_t cnt,
 	char *log_buf = OPTS_GET(opts, log_buf, NULL);
 	size_t log_size = OPTS_GET(opts, log_size, 0), insn_cnt = 0;
 	unsigned int flags = OPTS_GET(opts, flags, 0);
+	struct why why = { OPTS_GET(opts, reason, NULL), OPTS_GET(opts, reason_size, 0) };
 	char stats[FUSE_STATS_LOG_SIZE];
 	enum bpf_prog_type type;
 	int fd, err, inline_fd;
 
 	if (!ret_prog_fd)
 		return -EINVAL;
-	err = check_stages(stages, cnt);
+	if (why.buf && why.size)
+		why.buf[0] = '\0';
+	err = check_stages(stages, cnt, &why);
 	if (err)
 		return err;
 	type = bpf_program__type(stages[0].prog);
-	insns = build_calls(stages, cnt, type, &insn_cnt);
+	insns = build_calls(stages, cnt, type, &why, &insn_cnt);
 	if (!insns)
 		return -errno;
 
@@ -558,6 +591,16 @@ int bpk_fuse__load(const struct bpk_fuse_stage *stages, size_t cnt,
 		}
 		pr_warn("fuse: the verifier refused the fused chain of %zu stages (%zu instructions): %s\n%s",
 			cnt, insn_cnt, strerror(-err), log_buf[0] ? bpk_log_tail(log_buf, 6) : "");
+		if (why.buf && why.size) {
+			/* The log's last line (before the statistics, when it has them) says why. */
+			const char *last = bpk_log_tail(log_buf, 1);
+			int len = (int)strcspn(last, "\n");
+
+			if (str_has_prefix(last, "processed ") || !len)
+				last = bpk_log_tail(log_buf, 2), len = (int)strcspn(last, "\n");
+			snprintf(why.buf, why.size, "the verifier refused the fused chain of %zu stages (%s)%s%.*s",
+				 cnt, strerror(-err), len ? ": " : "", len, last);
+		}
 		return err;
 	}
 	inline_fd = flags & BPK_FUSE_F_CALLS ? -1 : load_inline(stages, cnt, type, name, stats);

@@ -44,8 +44,11 @@ struct bpk_fuse_opts {
 	unsigned int flags;	/* BPK_FUSE_F_* */
 	/* Out: set by a successful bpk_fuse__load(), whether the stages were inlined. */
 	bool inlined;
+	/* Out, when not NULL: on a refusal, one line on why (also said to the print callback). */
+	char *reason;
+	size_t reason_size;
 };
-#define bpk_fuse_opts__last_field inlined
+#define bpk_fuse_opts__last_field reason_size
 
 /*
  * Keep every stage a BPF-to-BPF call of the dispatcher, as the verifier first sees the chain,
@@ -56,7 +59,8 @@ struct bpk_fuse_opts {
 
 /*
  * Whether prog can be a stage of a fused chain, judged from its final instructions and what
- * the kernel knows of it: 0 when it can; otherwise the reason goes to the print callback and
+ * the kernel knows of it: 0 when it can; otherwise the reason goes to the print callback (and
+ * into reason, reason_size bytes, NUL-terminated, when reason is not NULL) and
  * the answer is -EINVAL (NULL, or a program that is not loaded), -EOPNOTSUPP (a program type
  * other than XDP and sched_cls; a bpf_tail_call, whose tail-called program would end the
  * whole fused program; a kfunc call, which needs the object's BTF; a callback passed to
@@ -66,7 +70,7 @@ struct bpk_fuse_opts {
  * license that is not GPL-compatible). What only the verifier can judge (stack depth across
  * the call chain, call depth, complexity) is left to bpk_fuse__load().
  */
-int bpk_fuse__check(const struct bpf_program *prog);
+int bpk_fuse__check(const struct bpf_program *prog, char *reason, size_t reason_size);
 
 /*
  * Build and load one program that runs stages[0..cnt) in order, each with the context, going

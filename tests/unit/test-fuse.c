@@ -359,8 +359,13 @@ static void test_refused(void **state)
 	/* Mixed types. */
 	fuse[1].prog = tc.prog;
 	assert_int_equal(bpk_fuse__load(fuse, 2, NULL, &fd), -EINVAL);
-	/* A stage with a tail call. */
-	assert_int_equal(bpk_fuse__check(tail.prog), -EOPNOTSUPP);
+	/* A stage with a tail call, and the reason said. */
+	{
+		char reason[256];
+
+		assert_int_equal(bpk_fuse__check(tail.prog, reason, sizeof(reason)), -EOPNOTSUPP);
+		assert_non_null(strstr(reason, "'xdp_chain_count' calls bpf_tail_call"));
+	}
 	fuse[1].prog = tail.prog;
 	assert_int_equal(bpk_fuse__load(fuse, 2, NULL, &fd), -EOPNOTSUPP);
 	/* A stage with a callback (bpf_loop), which needs BTF func_info. */
@@ -369,6 +374,21 @@ static void test_refused(void **state)
 	fuse[1].prog = bpf_object__next_program(callback, NULL);
 	assert_int_equal(bpk_fuse__load(fuse, 2, NULL, &fd), -EOPNOTSUPP);
 	bpf_object__close(callback);
+	/* A stage that loads alone, but not under the dispatcher's frame: the verifier's reason. */
+	{
+		struct bpf_object *frames = open_object("fuse_frames.o");
+		char reason[256];
+		LIBBPF_OPTS(bpk_fuse_opts, opts, .reason = reason, .reason_size = sizeof(reason));
+
+		assert_int_equal(bpf_object__load(frames), 0);
+		fuse[1].prog = bpf_object__next_program(frames, NULL);
+		assert_int_equal(bpk_fuse__check(fuse[1].prog, reason, sizeof(reason)), 0);
+		assert_true(bpk_fuse__load(fuse, 2, &opts, &fd) < 0);
+		print_message("refused: %s\n", reason);
+		assert_non_null(strstr(reason, "the verifier refused the fused chain of 2 stages"));
+		assert_non_null(strstr(reason, "too deep"));
+		bpf_object__close(frames);
+	}
 	/* A stage not loaded, and no stage at all. */
 	fuse[1].prog = bpf_object__next_program(unloaded, NULL);
 	assert_int_equal(bpk_fuse__load(fuse, 2, NULL, &fd), -EINVAL);
@@ -377,7 +397,7 @@ static void test_refused(void **state)
 	assert_int_equal(fd, -1);
 	/* Refusals leave the stages fit to fuse. */
 	fuse[1].prog = count.prog;
-	assert_int_equal(bpk_fuse__check(count.prog), 0);
+	assert_int_equal(bpk_fuse__check(count.prog, NULL, 0), 0);
 	assert_int_equal(bpk_fuse__load(fuse, 2, NULL, &fd), 0);
 	close(fd);
 
