@@ -18,9 +18,22 @@ static void print_status(json_t *root)
 
 	json_array_foreach(json_object_get(root, "interfaces"), i, ifo) {
 		json_array_foreach(json_object_get(ifo, "hooks"), j, ho) {
-			printf("%s %s%s\n", json_string_value(json_object_get(ifo, "iface")),
+			json_t *fused = json_object_get(ho, "fused");
+			const char *mechanism = json_string_value(json_object_get(ho, "mechanism"));
+			const char *why = json_string_value(json_object_get(ho, "not_fused"));
+
+			printf("%s %s%s%s%s\n", json_string_value(json_object_get(ifo, "iface")),
 			       json_string_value(json_object_get(ho, "hook")),
+			       mechanism ? "  mechanism " : "", mechanism ?: "",
 			       json_is_true(json_object_get(ho, "running")) ? "" : " (NOT RUNNING)");
+			if (fused)
+				printf("  fused program id %lld (%s), runs %lld  %s\n",
+				       json_integer_value(json_object_get(fused, "prog_id")),
+				       json_string_value(json_object_get(fused, "layout")),
+				       json_integer_value(json_object_get(fused, "run_cnt")),
+				       json_string_value(json_object_get(fused, "pin")));
+			if (why)
+				printf("  not fused: %s\n", why);
 			json_array_foreach(json_object_get(ho, "chain"), k, p) {
 				const char *signer = json_string_value(json_object_get(p, "signer"));
 

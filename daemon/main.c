@@ -15,7 +15,7 @@
 
 static const char usage[] =
 	"usage: bpkd [--listen ADDR:PORT] [--state DIR] [--repo URL]... [--trust DIR]\n"
-	"            [--allow-unsigned] [--pin-root DIR] [--config FILE] [-v]\n"
+	"            [--allow-unsigned] [--no-fuse] [--pin-root DIR] [--config FILE] [-v]\n"
 	"            [--tls-cert FILE --tls-key FILE [--tls-client-ca FILE]]\n"
 	"\n"
 	"The bpk node agent: applies l3afd-shaped configurations (POST /l3af/configs/v1/update,\n"
@@ -28,13 +28,16 @@ static const char usage[] =
 	"                      repeat); added to STATE/repos.d on first use, its key pinned\n"
 	"  --trust DIR         the trust policy (default " BPK_TRUST_DIR ")\n"
 	"  --allow-unsigned    run unsigned packages and l3afd-layout archives (development only)\n"
+	"  --no-fuse           chain the portable way (XDP root and tail calls, a TCX link a\n"
+	"                      program) even where the programs could run fused as one\n"
 	"  --pin-root DIR      where programs, maps and links are pinned (default /sys/fs/bpf/bpk)\n"
 	"  --tls-cert FILE     serve https with this PEM certificate (chain)\n"
 	"  --tls-key FILE      the certificate's PEM private key (unencrypted)\n"
 	"  --tls-client-ca FILE  mutual TLS: answer 403 to a request without a client\n"
 	"                      certificate that chains to these PEM CA certificates\n"
 	"  --config FILE       a JSON file with the same keys: listen, state, repo, trust,\n"
-	"                      allow_unsigned, pin_root, tls_cert, tls_key, tls_client_ca;\n"
+	"                      allow_unsigned, no_fuse, pin_root, tls_cert, tls_key,\n"
+	"                      tls_client_ca;\n"
 	"                      options on the command line win\n"
 	"  -v, --verbose       log every apply, not only failures\n"
 	"  -h, --help          this text\n"
@@ -50,6 +53,8 @@ struct settings {
 	char *tls_client_ca;
 	bool allow_unsigned;
 	bool allow_unsigned_set;
+	bool no_fuse;
+	bool no_fuse_set;
 	size_t repo_cnt;
 	char **repos;
 };
@@ -63,6 +68,20 @@ static int add_repo(struct settings *s, const char *url)
 	s->repos = v;
 	v[s->repo_cnt] = strdup(url);
 	return v[s->repo_cnt++] ? 0 : -ENOMEM;
+}
+
+/* A true/false key of the configuration file, unless the command line set it. */
+static int read_flag(json_t *root, const char *path, const char *key, bool set, bool *value)
+{
+	json_t *v = json_object_get(root, key);
+
+	if (v && !json_is_boolean(v)) {
+		fprintf(stderr, "error: '%s': '%s' must be true or false\n", path, key);
+		return -EINVAL;
+	}
+	if (v && !set)
+		*value = json_is_true(v);
+	return 0;
 }
 
 /* The configuration file: what the command line did not set. */
@@ -93,13 +112,9 @@ static int read_config(const char *path, struct settings *s)
 		if (!*dst[i])
 			*dst[i] = strdup(json_string_value(v));
 	}
-	v = json_object_get(root, "allow_unsigned");
-	if (v && !json_is_boolean(v)) {
-		fprintf(stderr, "error: '%s': 'allow_unsigned' must be true or false\n", path);
+	if (read_flag(root, path, "allow_unsigned", s->allow_unsigned_set, &s->allow_unsigned) ||
+	    read_flag(root, path, "no_fuse", s->no_fuse_set, &s->no_fuse))
 		goto fail;
-	}
-	if (v && !s->allow_unsigned_set)
-		s->allow_unsigned = json_is_true(v);
 	v = json_object_get(root, "repo");
 	if (v && !json_is_array(v)) {
 		fprintf(stderr, "error: '%s': 'repo' must be a list of URLs\n", path);
@@ -166,6 +181,7 @@ int main(int argc, char **argv)
 		{ "repo", required_argument, NULL, 'r' },
 		{ "trust", required_argument, NULL, 't' },
 		{ "allow-unsigned", no_argument, NULL, 'U' },
+		{ "no-fuse", no_argument, NULL, 'F' },
 		{ "pin-root", required_argument, NULL, 'p' },
 		{ "config", required_argument, NULL, 'c' },
 		{ "tls-cert", required_argument, NULL, 'C' },
@@ -203,6 +219,9 @@ int main(int argc, char **argv)
 			break;
 		case 'U':
 			s.allow_unsigned = s.allow_unsigned_set = true;
+			break;
+		case 'F':
+			s.no_fuse = s.no_fuse_set = true;
 			break;
 		case 'p':
 			s.pin_root = strdup(optarg);
@@ -259,6 +278,7 @@ int main(int argc, char **argv)
 	{
 		BPK_OPTS(bpk_agent_opts, aopts, .state_dir = s.state ?: "/var/lib/bpkd",
 			 .pin_root = s.pin_root, .trust = trust, .allow_unsigned = s.allow_unsigned,
+			 .no_fuse = s.no_fuse,
 			 .repos = (const char *const *)s.repos, .repo_cnt = s.repo_cnt);
 
 		d.agent = bpk_agent__open(&aopts, &error);

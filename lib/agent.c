@@ -17,6 +17,8 @@
 
 #include <curl/curl.h>
 
+#include <linux/pkt_cls.h>
+
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
@@ -25,6 +27,7 @@
 
 #include <bpk/agent.h>
 #include <bpk/chain.h>
+#include <bpk/fuse.h>
 #include <bpk/repo_client.h>
 
 #define LOG_SIZE (256U << 10)
@@ -41,6 +44,7 @@ struct bpk_agent {
 	char *pin_root;
 	const struct bpk_trust *trust;
 	bool allow_unsigned;
+	bool no_fuse;
 	unsigned int timeout;
 	char **repos;		/* --repo URLs */
 	size_t repo_cnt;
@@ -1119,9 +1123,19 @@ struct plan {
 	bool attached[XDP_CHAIN_MAX * 2 + 64];
 	/* want[i] is a stage of cur (chains: the prefix and suffix; probes: same identity) */
 	bool kept[XDP_CHAIN_MAX * 2 + 64];
-	/* probes: the objects loaded, open until their programs are attached */
+	/*
+	 * The objects loaded: probes', open until their programs are attached; the chains', until
+	 * they are fused.
+	 */
 	struct bpf_object *objs[PROBES_MAX];
 	bool root_created;
+	/* Fused chains (xdp_ingress, tc_*; docs/spec/agent.md §4) */
+	bool was_fused;		/* cur runs fused */
+	bool fused;		/* want runs fused */
+	bool changed;		/* want is not cur: other stages or another order */
+	int fused_fd;		/* the new fused program, -1 */
+	bool link_created;	/* HOOK/link made by this apply */
+	bool link_updated;	/* HOOK/link pointed at another program by this apply */
 };
 
 static int prog_fd_of(json_t *rec, int *ret_fd)
@@ -1246,12 +1260,466 @@ static void plan_release(struct plan *pl, bool undo)
 		bpf_object__close(pl->objs[i]);
 		pl->objs[i] = NULL;
 	}
+	if (pl->fused_fd >= 0)
+		close(pl->fused_fd);
+	pl->fused_fd = -1;
 	if (undo && pl->want)
 		for (i = 0; i < pl->want_cnt; i++)
 			if (pl->loaded[i])
 				remove_stage(json_array_get(pl->want, i));
 	json_decref(pl->want);
 	pl->want = NULL;
+}
+
+/* ---- fused chains (docs/spec/agent.md §4, docs/spec/fuse.md) ---- */
+
+#define MECHANISM_FUSED "fused"
+/* The fused program's directory under the hook's: HOOK/fused@STAMP/prog. */
+#define FUSED_DIR_PREFIX "fused@"
+
+static bool fusable_hook(const struct bpk_agent *a, int hook)
+{
+	return !a->no_fuse && (hook == BPK_AGENT_HOOK_XDP_INGRESS ||
+			       hook == BPK_AGENT_HOOK_TC_INGRESS || hook == BPK_AGENT_HOOK_TC_EGRESS);
+}
+
+static const char *portable_mechanism(int hook)
+{
+	return hook == BPK_AGENT_HOOK_XDP_INGRESS ? "tail_call" : "tcx";
+}
+
+/*
+ * How a hook's chain runs, kept in each of its stage records as "chain": {"mechanism",
+ * "fused_dir", "inlined"} or {"mechanism", "reason"}. Borrowed; NULL for records from before.
+ */
+static json_t *chain_meta(json_t *stages)
+{
+	return json_object_get(json_array_get(stages, 0), "chain");
+}
+
+static bool chain_fused(json_t *stages)
+{
+	return json_array_size(stages) &&
+	       !strcmp(jstr(chain_meta(stages), "mechanism"), MECHANISM_FUSED);
+}
+
+static const char *fused_dir(json_t *stages)
+{
+	return chain_fused(stages) ? jstr(chain_meta(stages), "fused_dir") : "";
+}
+
+/* STATE/objects/SHA256.o: a stage's object, kept to fuse it again after a restart. */
+static char *object_path(const struct bpk_agent *a, const char *sha)
+{
+	return xasprintf("%s/objects/%s.o", a->state_dir, sha);
+}
+
+static void object_save(const struct bpk_agent *a, const struct artifact *art, json_t *rec)
+{
+	_cleanup_free_ char *dir = xasprintf("%s/objects", a->state_dir), *path = NULL;
+	char sha[65];
+
+	if (!dir || bpk_sha256_hex(art->data, art->size, sha) || mkdir_p(dir, 0700))
+		return;
+	path = object_path(a, sha);
+	/* Content-addressed: what is there already is these bytes. */
+	if (path && (!access(path, F_OK) || !write_file_atomic(path, art->data, art->size, 0600)))
+		json_object_set_new(rec, "object_sha256", json_string(sha));
+}
+
+/*
+ * Open a kept stage's object again, as load_stage() loaded it, over the maps it has: the
+ * pinned ones by path, libbpf's internal ones (.bss, .data, .rodata) from its program. Its
+ * program is verified again; the maps' contents stay.
+ */
+static int stage_reopen(const struct bpk_agent *a, json_t *rec, struct bpf_object **ret_obj,
+			char *reason, size_t reason_size)
+{
+	_cleanup_free_ char *path = NULL, *data = NULL, *obj_name = NULL;
+	_cleanup_free_ __u32 *map_ids = NULL;
+	const char *dir = jstr(rec, "dir");
+	struct bpf_prog_info info = { 0 };
+	__u32 len = sizeof(info), i;
+	libbpf_print_fn_t old_print;
+	struct bpf_program *prog;
+	struct bpf_object *obj;
+	struct bpf_map *map;
+	size_t size = 0;
+	int prog_fd, err;
+
+	if (!jstr(rec, "object_sha256")[0]) {
+		snprintf(reason, reason_size, "'%s' was loaded by a bpkd that kept no copy of its object; apply it again to fuse",
+			 jstr(rec, "name"));
+		return -ENOENT;
+	}
+	path = object_path(a, jstr(rec, "object_sha256"));
+	obj_name = strndup(jstr(rec, "name"), 15);
+	if (!path || !obj_name)
+		return -ENOMEM;
+	err = read_file(path, OBJECT_MAX, &data, &size);
+	if (err) {
+		snprintf(reason, reason_size, "cannot reopen '%s' to fuse it: '%s': %s",
+			 jstr(rec, "name"), path, strerror(-err));
+		return err;
+	}
+	err = prog_fd_of(rec, &prog_fd);
+	if (err) {
+		snprintf(reason, reason_size, "cannot reopen '%s' to fuse it: its program '%s/prog': %s",
+			 jstr(rec, "name"), dir, strerror(-err));
+		return err;
+	}
+	/* The ids of the maps the running program uses: its internal maps among them. */
+	if (bpf_obj_get_info_by_fd(prog_fd, &info, &len) == 0 && info.nr_map_ids) {
+		map_ids = calloc(info.nr_map_ids, sizeof(*map_ids));
+		len = sizeof(info);
+		info = (struct bpf_prog_info){ .nr_map_ids = info.nr_map_ids,
+					       .map_ids = (__u64)(uintptr_t)map_ids };
+		if (!map_ids || bpf_obj_get_info_by_fd(prog_fd, &info, &len))
+			info.nr_map_ids = 0;
+	}
+	close(prog_fd);
+
+	LIBBPF_OPTS(bpf_object_open_opts, open_opts, .object_name = obj_name);
+	old_print = bpk_libbpf_print_begin(bpk_libbpf_print_debug);
+	obj = bpf_object__open_mem(data, size, &open_opts);
+	err = obj ? 0 : -errno;
+	bpf_object__for_each_program(prog, obj)
+		bpf_program__set_autoload(prog, !strcmp(bpf_program__name(prog), jstr(rec, "prog")));
+	bpf_object__for_each_map(map, obj) {
+		if (err || bpf_map__is_pinned(map) || bpf_map__pin_path(map))
+			continue;
+		if (!bpf_map__is_internal(map)) {
+			_cleanup_free_ char *mp = xasprintf("%s/maps/%s", dir, bpf_map__name(map));
+
+			err = mp ? bpf_map__set_pin_path(map, mp) : -ENOMEM;
+			continue;
+		}
+		for (i = 0; i < info.nr_map_ids; i++) {
+			struct bpf_map_info mi = { 0 };
+			__u32 mlen = sizeof(mi);
+			int fd = bpf_map_get_fd_by_id(map_ids[i]);
+
+			if (fd < 0)
+				continue;
+			if (!bpf_obj_get_info_by_fd(fd, &mi, &mlen) &&
+			    !strncmp(mi.name, bpf_map__name(map), sizeof(mi.name) - 1))
+				err = bpf_map__reuse_fd(map, fd);
+			close(fd);
+		}
+	}
+	if (!err && bpf_object__load(obj))
+		err = -errno;
+	bpk_libbpf_print_end(old_print);
+	if (err) {
+		snprintf(reason, reason_size, "cannot reload '%s' over its maps to fuse it: %s",
+			 jstr(rec, "name"), strerror(-err));
+		bpf_object__close(obj);
+		return err;
+	}
+	*ret_obj = obj;
+	return 0;
+}
+
+/*
+ * Fuse want into one program pinned in HOOK/fused@STAMP/prog: pl->fused_fd, *ret_dir, and
+ * whether the stages were inlined. Otherwise reason says why not.
+ */
+static int fuse_build(const struct bpk_agent *a, const char *hdir, int hook, struct plan *pl,
+		      char *reason, size_t reason_size, char **ret_dir, bool *ret_inlined)
+{
+	struct bpf_object *reopened[XDP_CHAIN_MAX * 2 + 64] = { 0 };
+	struct bpk_fuse_stage stages[XDP_CHAIN_MAX * 2 + 64];
+	_cleanup_free_ char *dir = NULL, *pin = NULL, *name = NULL;
+	struct timespec ts;
+	size_t i;
+	int err = 0, fd = -1;
+
+	if (pl->want_cnt > ARRAY_SIZE(stages))
+		return -E2BIG;
+	for (i = 0; !err && i < pl->want_cnt; i++) {
+		json_t *rec = json_array_get(pl->want, i);
+		struct bpf_object *obj = i < ARRAY_SIZE(pl->objs) ? pl->objs[i] : NULL;
+
+		if (!obj) {
+			err = stage_reopen(a, rec, &reopened[i], reason, reason_size);
+			obj = reopened[i];
+		}
+		stages[i] = (struct bpk_fuse_stage){
+			.prog = obj ? bpf_object__find_program_by_name(obj, jstr(rec, "prog")) : NULL,
+			/* TCX's verdicts, as the portable mechanism runs them: TCX_NEXT hands on. */
+			.continue_on = hook == BPK_AGENT_HOOK_XDP_INGRESS
+					       ? 0
+					       : BPK_FUSE_VERDICT(TC_ACT_UNSPEC),
+		};
+	}
+	if (!err) {
+		name = xasprintf("bpk_%s", bpk_agent_hook__name(hook));
+		LIBBPF_OPTS(bpk_fuse_opts, opts, .name = name, .reason = reason,
+			    .reason_size = reason_size);
+		err = name ? bpk_fuse__load(stages, pl->want_cnt, &opts, &fd) : -ENOMEM;
+		*ret_inlined = opts.inlined;
+	}
+	for (i = 0; i < ARRAY_SIZE(reopened); i++)
+		bpf_object__close(reopened[i]);
+	if (err)
+		return err;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	dir = xasprintf("%s/" FUSED_DIR_PREFIX "%llx%09ld", hdir, (unsigned long long)ts.tv_sec,
+			ts.tv_nsec);
+	pin = dir ? path_join(dir, "prog") : NULL;
+	err = pin ? bpk_chain__pin(fd, pin) : -ENOMEM;
+	if (err) {
+		snprintf(reason, reason_size, "cannot pin the fused program in %s: %s", dir ?: hdir,
+			 strerror(-err));
+		close(fd);
+		return err;
+	}
+	pl->fused_fd = fd;
+	*ret_dir = TAKE_PTR(dir);
+	return 0;
+}
+
+/*
+ * Decide how the hook's new chain runs: as it did when it does not change; fused when every
+ * stage fuses; else the portable way, the reason logged and kept for the status.
+ */
+static int fuse_plan(struct bpk_agent *a, const char *iface, int hook, struct plan *pl)
+{
+	_cleanup_free_ char *hdir = hook_dir(a, iface, hook), *dir = NULL;
+	_cleanup_json_ json_t *meta = NULL;
+	char reason[512] = "";
+	bool inlined = false;
+	size_t i;
+
+	pl->was_fused = chain_fused(pl->cur);
+	pl->changed = pl->p != pl->want_cnt || pl->cur_cnt != pl->want_cnt;
+	if (hook == BPK_AGENT_HOOK_PROBES || !pl->want_cnt)
+		return 0;
+	if (!pl->changed) {
+		/* The kept records carry the chain's record over. */
+		pl->fused = pl->was_fused;
+		return 0;
+	}
+	if (!hdir)
+		return -ENOMEM;
+	if (a->no_fuse)
+		snprintf(reason, sizeof(reason), "fusing is turned off (bpkd --no-fuse)");
+	else if (fuse_build(a, hdir, hook, pl, reason, sizeof(reason), &dir, &inlined) == 0)
+		pl->fused = true;
+	meta = pl->fused ? json_pack("{s:s, s:s, s:b}", "mechanism", MECHANISM_FUSED, "fused_dir",
+				     dir, "inlined", inlined)
+			 : json_pack("{s:s, s:s}", "mechanism", portable_mechanism(hook), "reason",
+				     reason[0] ? reason : "cannot be fused");
+	if (!meta)
+		return -ENOMEM;
+	for (i = 0; i < pl->want_cnt; i++)
+		json_object_set(json_array_get(pl->want, i), "chain", meta);
+	if (!pl->fused && !a->no_fuse)
+		pr_info("'%s' %s runs with %s, not fused: %s\n", iface, bpk_agent_hook__name(hook),
+			portable_mechanism(hook), reason);
+	return 0;
+}
+
+/*
+ * Make the fused program of pl run on the hook: point HOOK/link at it (the fused chain's or
+ * the XDP root's link), or attach a new link and pin it there. TC: ahead of the portable
+ * chain's links, which settle_hook() detaches after the switch.
+ */
+static int fused_switch(const char *hdir, int ifindex, int hook, struct plan *pl,
+			struct bpk_error *error)
+{
+	_cleanup_free_ char *lp = path_join(hdir, "link");
+	int link = -1, err;
+
+	if (!lp)
+		return -ENOMEM;
+	if (bpk_chain__open_pinned(lp, &link) == 0) {
+		err = bpk_chain_link__update(link, pl->fused_fd, -1);
+		pl->link_updated = !err;
+	} else {
+		if (hook == BPK_AGENT_HOOK_XDP_INGRESS) {
+			err = bpk_xdp__attach(pl->fused_fd, ifindex, NULL, &link);
+		} else {
+			json_t *first = json_array_get(pl->cur, 0);
+			BPK_OPTS(bpk_tcx_opts, opts);
+
+			if (first && jint(first, "link_id")) {
+				opts.flags = BPK_TCX_F_BEFORE | BPK_TCX_F_LINK;
+				opts.relative_id = (uint32_t)jint(first, "link_id");
+			}
+			err = bpk_tcx__attach(pl->fused_fd, ifindex, (enum bpk_chain_hook)hook, &opts,
+					      &link);
+		}
+		if (!err) {
+			err = bpk_chain__pin(link, lp);
+			if (err)
+				bpk_chain_link__detach(link);
+			pl->link_created = !err;
+		}
+	}
+	if (link >= 0)
+		close(link);
+	if (err)
+		bpk_error__set(error, NULL, bpk_agent_hook__name(hook),
+			       err == -EBUSY ? "%s: the interface runs an XDP program bpkd did not attach"
+					     : "%s: cannot switch to the fused chain: %s",
+			       bpk_agent_hook__name(hook), strerror(-err));
+	return err;
+}
+
+/* The program pinned at dir/NAME, for putting it back on a link. */
+static int pinned_prog(const char *dir, const char *name, int *ret_fd)
+{
+	_cleanup_free_ char *p = path_join(dir, name);
+
+	return p ? bpk_chain__open_pinned(p, ret_fd) : -ENOMEM;
+}
+
+/* Point HOOK/link back at the program cur ran with (an apply that failed after the switch). */
+static void link_restore(const char *hdir, int hook, struct plan *pl)
+{
+	_cleanup_free_ char *lp = path_join(hdir, "link");
+	int link, prog = -1;
+
+	if (!lp || bpk_chain__open_pinned(lp, &link))
+		return;
+	if (pl->link_created) {
+		bpk_chain_link__detach(link);
+		unlink(lp);
+	} else if (pl->link_updated &&
+		   (pl->was_fused ? pinned_prog(fused_dir(pl->cur), "prog", &prog)
+				  : hook == BPK_AGENT_HOOK_XDP_INGRESS
+					    ? pinned_prog(hdir, BPK_XDP_ROOT_PIN_PROG, &prog)
+					    : -ENOENT) == 0) {
+		bpk_chain_link__update(link, prog, -1);
+		close(prog);
+	}
+	close(link);
+	pl->link_created = pl->link_updated = false;
+}
+
+static void unpin_root_prog(const char *hdir)
+{
+	_cleanup_free_ char *prog = path_join(hdir, BPK_XDP_ROOT_PIN_PROG);
+	_cleanup_free_ char *array = path_join(hdir, BPK_XDP_ROOT_PIN_ARRAY);
+
+	if (prog)
+		unlink(prog);
+	if (array)
+		unlink(array);
+}
+
+/* Detach and unpin the link pinned at dir/link, if there is one. */
+static void remove_link(const char *dir)
+{
+	_cleanup_free_ char *lp = path_join(dir, "link");
+	int fd;
+
+	if (lp && bpk_chain__open_pinned(lp, &fd) == 0) {
+		bpk_chain_link__detach(fd);
+		close(fd);
+		unlink(lp);
+	}
+}
+
+/*
+ * After a switch (an apply's, or one a restart finished or rolled back), leave on the hook
+ * only what its chain's mechanism uses, so that the pins say how it runs: fused, no stage has
+ * a link and no root is pinned, and HOOK/link runs the recorded fused program; TC the portable
+ * way, no HOOK/link. Fused programs other than the chain's go. Idempotent.
+ */
+static void settle_hook(const char *hdir, int hook, json_t *stages)
+{
+	const char *keep = fused_dir(stages);
+	DIR *d;
+	struct dirent *de;
+	json_t *rec;
+	size_t i;
+
+	if (keep[0]) {
+		_cleanup_free_ char *lp = path_join(hdir, "link");
+		struct bpk_chain_link_info li;
+		struct bpf_prog_info info;
+		int link, prog;
+
+		json_array_foreach(stages, i, rec) {
+			if (hook != BPK_AGENT_HOOK_XDP_INGRESS)
+				remove_link(jstr(rec, "dir"));
+			json_object_del(rec, "link_id");
+		}
+		if (hook == BPK_AGENT_HOOK_XDP_INGRESS)
+			unpin_root_prog(hdir);
+		/* A rolled back apply may have pointed the link at its own fused program. */
+		if (lp && bpk_chain__open_pinned(lp, &link) == 0) {
+			if (bpk_chain_link__info(link, &li) == 0 && pinned_prog_info(keep, &info) == 0 &&
+			    li.prog_id != info.id && pinned_prog(keep, "prog", &prog) == 0) {
+				bpk_chain_link__update(link, prog, -1);
+				close(prog);
+			}
+			close(link);
+		}
+	} else if (hook != BPK_AGENT_HOOK_XDP_INGRESS) {
+		remove_link(hdir);
+	}
+	d = opendir(hdir);
+	while (d && (de = readdir(d))) {
+		_cleanup_free_ char *p = NULL;
+
+		if (!str_has_prefix(de->d_name, FUSED_DIR_PREFIX))
+			continue;
+		p = path_join(hdir, de->d_name);
+		if (p && strcmp(p, keep))
+			remove_pins(p);
+	}
+	if (d)
+		closedir(d);
+}
+
+/* Whether HOOK/link is attached and runs the fused program of stages. */
+static bool fused_live(const char *hdir, json_t *stages)
+{
+	_cleanup_free_ char *lp = path_join(hdir, "link");
+	struct bpk_chain_link_info li;
+	struct bpf_prog_info info;
+	bool ok;
+	int fd;
+
+	if (!lp || bpk_chain__open_pinned(lp, &fd))
+		return false;
+	ok = bpk_chain_link__info(fd, &li) == 0 && li.ifindex &&
+	     pinned_prog_info(fused_dir(stages), &info) == 0 && info.id == li.prog_id;
+	close(fd);
+	return ok;
+}
+
+/* Remove the objects in STATE/objects that no recorded stage names. */
+static void collect_objects(const struct bpk_agent *a)
+{
+	_cleanup_free_ char *dir = xasprintf("%s/objects", a->state_dir);
+	DIR *d = dir ? opendir(dir) : NULL;
+	struct dirent *de;
+	const char *iface, *hn;
+	json_t *hooks, *stages, *rec;
+	size_t i;
+
+	while (d && (de = readdir(d))) {
+		_cleanup_free_ char *p = NULL;
+		bool named = false;
+
+		if (de->d_name[0] == '.')
+			continue;
+		json_object_foreach(a->chains, iface, hooks)
+			json_object_foreach(hooks, hn, stages)
+				json_array_foreach(stages, i, rec)
+					if (!strncmp(de->d_name, jstr(rec, "object_sha256"), 64) &&
+					    !strcmp(de->d_name + 64, ".o"))
+						named = true;
+		p = named ? NULL : path_join(dir, de->d_name);
+		if (p)
+			unlink(p);
+	}
+	if (d)
+		closedir(d);
 }
 
 /* ---- apply ---- */
@@ -1332,6 +1800,7 @@ static int plan_hook(struct bpk_agent *a, const char *iface, int hook,
 	int err;
 
 	memset(pl, 0, sizeof(*pl));
+	pl->fused_fd = -1;
 	err = bpk_agent_iface__chain(want, hook, error, &progs, &n);
 	if (err)
 		return err;
@@ -1455,8 +1924,12 @@ static int load_middle(struct bpk_agent *a, const char *iface, int hook,
 			json_object_set_new(rec, "dir", json_string(dir));
 			pl->loaded[i] = true;
 			err = load_stage(p, hook, &art, dir, field, error, rec,
-					 hook == BPK_AGENT_HOOK_PROBES ? &pl->objs[i] : NULL);
+					 hook == BPK_AGENT_HOOK_PROBES || fusable_hook(a, hook)
+						 ? &pl->objs[i]
+						 : NULL);
 		}
+		if (!err && hook != BPK_AGENT_HOOK_PROBES)
+			object_save(a, &art, rec);
 		if (!err)
 			err = write_map_args(dir, json_object_get(rec, "map_args"), field, error);
 		if (!err) {
@@ -1471,19 +1944,24 @@ static int load_middle(struct bpk_agent *a, const char *iface, int hook,
 	return 0;
 }
 
-/* XDP: fill the new stages' slots back to front; check the switch point can chain. */
+/*
+ * XDP: fill the new stages' slots back to front (all of them when the chain ran fused, whose
+ * stages chain nothing); check the switch point can chain. Nothing for a fused chain.
+ */
 static int xdp_build(struct plan *pl, struct bpk_error *error)
 {
-	size_t i;
+	size_t i, from = pl->was_fused ? 0 : pl->p, to = pl->was_fused ? pl->want_cnt : pl->want_cnt - pl->s;
 	int err;
 
-	for (i = pl->want_cnt - pl->s; i-- > pl->p;) {
+	if (pl->fused)
+		return 0;
+	for (i = to; i-- > from;) {
 		err = link_to(json_array_get(pl->want, i),
 			      i + 1 < pl->want_cnt ? json_array_get(pl->want, i + 1) : NULL, error);
 		if (err)
 			return err;
 	}
-	if (pl->p && pl->p < pl->want_cnt) {
+	if (from && pl->p < pl->want_cnt) {
 		int fd;
 
 		if (next_array_fd(json_array_get(pl->want, pl->p - 1), &fd)) {
@@ -1505,18 +1983,25 @@ static int xdp_switch(const char *hdir, int ifindex, struct plan *pl, struct bpk
 	int err, fd;
 
 	if (!pl->want_cnt) {
+		_cleanup_free_ char *lp = path_join(hdir, "link");
+
 		if (!pl->cur_cnt)
 			return 0;
-		/* Everything goes: detach the root now; its pins go after the switch. */
-		if (bpk_xdp_root__open_pinned(hdir, &root) == 0) {
-			if (root.link_fd >= 0)
-				bpk_chain_link__detach(root.link_fd);
-			bpk_xdp_root__release(&root);
+		/* Everything goes: detach the link (root's or fused) now; its pins go after. */
+		if (lp && bpk_chain__open_pinned(lp, &fd) == 0) {
+			bpk_chain_link__detach(fd);
+			close(fd);
 		}
 		return 0;
 	}
-	if (pl->p) /* the last kept stage of the prefix points at the new middle (or suffix) */
+	if (pl->fused)
+		return pl->changed ? fused_switch(hdir, ifindex, BPK_AGENT_HOOK_XDP_INGRESS, pl, error)
+				   : 0;
+	/* the last kept stage of the prefix points at the new middle (or suffix) */
+	if (pl->p && !pl->was_fused)
 		return link_to(json_array_get(pl->want, pl->p - 1), first, error);
+	if (pl->was_fused)
+		first = json_array_get(pl->want, 0);
 	err = bpk_xdp_root__open_pinned(hdir, &root);
 	if (err == -ENOENT) {
 		err = bpk_xdp_root__create(NULL, &root);
@@ -1536,7 +2021,20 @@ static int xdp_switch(const char *hdir, int ifindex, struct plan *pl, struct bpk
 		err = bpk_prog_array__set(root.array_fd, 0, fd);
 		close(fd);
 	}
-	if (!err && pl->root_created) {
+	if (!err && pl->root_created && pl->was_fused) {
+		/* The fused chain's link takes the root: one update, then the root's pins. */
+		_cleanup_free_ char *lp = path_join(hdir, "link");
+		int link;
+
+		err = lp ? bpk_chain__open_pinned(lp, &link) : -ENOMEM;
+		if (!err) {
+			err = bpk_chain_link__update(link, root.prog_fd, -1);
+			pl->link_updated = !err;
+			close(link);
+		}
+		if (!err)
+			err = bpk_xdp_root__pin(&root, hdir);
+	} else if (!err && pl->root_created) {
 		err = bpk_xdp_root__attach(&root, ifindex, NULL);
 		if (!err)
 			err = bpk_xdp_root__pin(&root, hdir);
@@ -1552,15 +2050,22 @@ static int xdp_switch(const char *hdir, int ifindex, struct plan *pl, struct bpk
 	return err;
 }
 
-/* TC: attach the new middle in order, between the kept prefix and suffix. */
-static int tc_attach(int ifindex, int hook, struct plan *pl, struct bpk_error *error)
+/*
+ * TC: attach the new middle in order, between the kept prefix and suffix (the whole chain,
+ * after the fused chain's link, when it ran fused); or switch to the fused program.
+ */
+static int tc_attach(const char *hdir, int ifindex, int hook, struct plan *pl,
+		     struct bpk_error *error)
 {
-	size_t i;
+	size_t i, from = pl->was_fused ? 0 : pl->p, to = pl->was_fused ? pl->want_cnt : pl->want_cnt - pl->s;
 	int err;
 
-	for (i = pl->p; i < pl->want_cnt - pl->s; i++) {
+	if (pl->fused)
+		return pl->changed ? fused_switch(hdir, ifindex, hook, pl, error) : 0;
+	for (i = from; i < to; i++) {
 		json_t *prev = i ? json_array_get(pl->want, i - 1) : NULL;
-		json_t *next = pl->s ? json_array_get(pl->want, pl->want_cnt - pl->s) : NULL;
+		json_t *next = pl->s && !pl->was_fused ? json_array_get(pl->want, pl->want_cnt - pl->s)
+						       : NULL;
 
 		err = tcx_attach_after(json_array_get(pl->want, i), ifindex, hook, next, prev, error);
 		if (err)
@@ -1730,6 +2235,8 @@ static int apply_iface(struct bpk_agent *a, enum bpk_agent_op op,
 	int h, err = 0;
 
 	memset(plans, 0, sizeof(plans));
+	for (h = 0; h < BPK_AGENT_HOOK_CNT; h++)
+		plans[h].fused_fd = -1;
 	ifindex = if_nametoindex(f->iface);
 	if (!ifindex) {
 		bpk_error__set(error, NULL, "iface", "no interface '%s' here", f->iface);
@@ -1748,6 +2255,8 @@ static int apply_iface(struct bpk_agent *a, enum bpk_agent_op op,
 		err = plan_hook(a, f->iface, h, &parsed->ifaces[0], error, &plans[h]);
 	for (h = 0; !err && h < BPK_AGENT_HOOK_CNT; h++)
 		err = load_middle(a, f->iface, h, &parsed->ifaces[0], &plans[h], error);
+	for (h = 0; !err && h < BPK_AGENT_HOOK_CNT; h++)
+		err = fuse_plan(a, f->iface, h, &plans[h]);
 	if (!err)
 		err = xdp_build(&plans[BPK_AGENT_HOOK_XDP_INGRESS], error);
 	for (h = 0; !err && h < BPK_AGENT_HOOK_CNT; h++) {
@@ -1771,8 +2280,11 @@ static int apply_iface(struct bpk_agent *a, enum bpk_agent_op op,
 	 */
 	for (h = 0; !err && h < BPK_AGENT_HOOK_CNT; h++)
 		err = kept_map_args(&plans[h], f->iface, h, error);
-	for (h = BPK_AGENT_HOOK_TC_INGRESS; !err && h < TC_HOOK_CNT; h++)
-		err = tc_attach((int)ifindex, h, &plans[h], error);
+	for (h = BPK_AGENT_HOOK_TC_INGRESS; !err && h < TC_HOOK_CNT; h++) {
+		_cleanup_free_ char *hdir = hook_dir(a, f->iface, h);
+
+		err = hdir ? tc_attach(hdir, (int)ifindex, h, &plans[h], error) : -ENOMEM;
+	}
 	if (!err)
 		err = probes_attach(f->iface, &plans[BPK_AGENT_HOOK_PROBES], error);
 	if (!err) {
@@ -1785,6 +2297,12 @@ static int apply_iface(struct bpk_agent *a, enum bpk_agent_op op,
 		/* New probes detach when plan_release unpins their links. */
 		for (h = BPK_AGENT_HOOK_TC_INGRESS; h < TC_HOOK_CNT; h++)
 			tc_detach_new(&plans[h]);
+		for (h = 0; h < TC_HOOK_CNT; h++) {
+			_cleanup_free_ char *hdir = hook_dir(a, f->iface, h);
+
+			if (hdir)
+				link_restore(hdir, h, &plans[h]);
+		}
 		for (h = 0; h < BPK_AGENT_HOOK_CNT; h++)
 			rewrite_map_args(cur_chain(a, f->iface, h));
 		agent_db_drop_pending(a->db, f->iface);
@@ -1795,6 +2313,8 @@ static int apply_iface(struct bpk_agent *a, enum bpk_agent_op op,
 		_cleanup_free_ char *hdir = hook_dir(a, f->iface, h);
 
 		remove_dropped(&plans[h]);
+		if (hdir && h != BPK_AGENT_HOOK_PROBES)
+			settle_hook(hdir, h, plans[h].want);
 		if (h == BPK_AGENT_HOOK_XDP_INGRESS && !plans[h].want_cnt && hdir)
 			bpk_xdp_root__unpin(hdir);
 		if (hdir)
@@ -1831,13 +2351,20 @@ static int apply_iface(struct bpk_agent *a, enum bpk_agent_op op,
 	bpk_agent_payload__free(parsed);
 	return err;
 fail:
-	for (h = 0; h < BPK_AGENT_HOOK_CNT; h++)
+	for (h = 0; h < BPK_AGENT_HOOK_CNT; h++) {
+		if (plans[h].fused && plans[h].changed && fused_dir(plans[h].want)[0])
+			remove_pins(fused_dir(plans[h].want));
 		plan_release(&plans[h], true);
+	}
 	{
 		_cleanup_free_ char *hdir = hook_dir(a, f->iface, BPK_AGENT_HOOK_XDP_INGRESS);
 
-		if (plans[BPK_AGENT_HOOK_XDP_INGRESS].root_created && hdir)
-			bpk_xdp_root__unpin(hdir);
+		if (plans[BPK_AGENT_HOOK_XDP_INGRESS].root_created && hdir) {
+			if (plans[BPK_AGENT_HOOK_XDP_INGRESS].was_fused)
+				unpin_root_prog(hdir); /* the link is the fused chain's again */
+			else
+				bpk_xdp_root__unpin(hdir);
+		}
 	}
 	bpk_agent_payload__free(parsed);
 	return err;
@@ -1875,6 +2402,21 @@ static bool xdp_root_attached(const char *hdir)
 		return false;
 	ok = root.link_fd >= 0 && bpk_chain_link__info(root.link_fd, &li) == 0 && li.ifindex;
 	bpk_xdp_root__release(&root);
+	return ok;
+}
+
+/* Whether HOOK/link is pinned and attached to an interface. */
+static bool hook_link_attached(const char *hdir)
+{
+	_cleanup_free_ char *lp = path_join(hdir, "link");
+	struct bpk_chain_link_info li;
+	bool ok;
+	int fd;
+
+	if (!lp || bpk_chain__open_pinned(lp, &fd))
+		return false;
+	ok = bpk_chain_link__info(fd, &li) == 0 && li.ifindex;
+	close(fd);
 	return ok;
 }
 
@@ -1917,10 +2459,15 @@ static bool chain_is_live(struct bpk_agent *a, const char *iface, int hook, json
 		}
 		return true;
 	}
+	if (chain_fused(stages))
+		return fused_live(hdir, stages);
 	if (hook == BPK_AGENT_HOOK_XDP_INGRESS) {
-		/* An empty chain runs when no root is attached; any other needs the root attached. */
+		/*
+		 * An empty chain runs when no link (the root's or a fused chain's) is attached; any
+		 * other needs the root attached.
+		 */
 		if (!json_array_size(stages))
-			return !xdp_root_attached(hdir);
+			return !hook_link_attached(hdir);
 		if (!xdp_root_attached(hdir))
 			return false;
 		n = xdp_live_ids(hdir, stages, ids, ARRAY_SIZE(ids));
@@ -1983,6 +2530,12 @@ static void recover(struct bpk_agent *a, const char *iface, json_t *pending)
 		json_array_foreach(from, i, rec)
 			if (!has_dir(to, jstr(rec, "dir")))
 				remove_stage(rec);
+		if (h != BPK_AGENT_HOOK_PROBES) {
+			_cleanup_free_ char *hdir = hook_dir(a, iface, h);
+
+			if (hdir)
+				settle_hook(hdir, h, to);
+		}
 		if (h == BPK_AGENT_HOOK_XDP_INGRESS && !json_array_size(to)) {
 			_cleanup_free_ char *hdir = hook_dir(a, iface, h);
 
@@ -2041,7 +2594,7 @@ static void collect_orphans(struct bpk_agent *a)
 				if (he->d_name[0] == '.' || he->d_type != DT_DIR)
 					continue;
 				p = path_join(hdir, he->d_name);
-				if (p && !has_dir(stages, p)) {
+				if (p && !has_dir(stages, p) && strcmp(p, fused_dir(stages))) {
 					json_t *rec = json_pack("{s:s}", "dir", p);
 
 					pr_info("removing '%s', which no applied chain records\n", p);
@@ -2052,6 +2605,8 @@ static void collect_orphans(struct bpk_agent *a)
 			}
 			if (hd)
 				closedir(hd);
+			if (hdir && h != BPK_AGENT_HOOK_PROBES)
+				settle_hook(hdir, h, stages);
 			/* A root that no committed XDP chain uses (a first chain cut short). */
 			if (hdir && h == BPK_AGENT_HOOK_XDP_INGRESS && !json_array_size(stages))
 				bpk_xdp_root__unpin(hdir);
@@ -2067,6 +2622,7 @@ static void collect_orphans(struct bpk_agent *a)
 	}
 	if (d)
 		closedir(d);
+	collect_objects(a);
 }
 
 struct bpk_agent *bpk_agent__open(const struct bpk_agent_opts *opts, struct bpk_error *error)
@@ -2092,6 +2648,7 @@ struct bpk_agent *bpk_agent__open(const struct bpk_agent_opts *opts, struct bpk_
 	a->pin_root = strdup(OPTS_GET(opts, pin_root, NULL) ?: BPK_AGENT_PIN_ROOT);
 	a->trust = OPTS_GET(opts, trust, NULL);
 	a->allow_unsigned = OPTS_GET(opts, allow_unsigned, false);
+	a->no_fuse = OPTS_GET(opts, no_fuse, false);
 	a->timeout = OPTS_GET(opts, timeout, 0) ?: 30;
 	if (OPTS_GET(opts, repo_cnt, 0)) {
 		a->repos = calloc(opts->repo_cnt, sizeof(*a->repos));
@@ -2214,6 +2771,32 @@ static char *rfc3339(int64_t t)
 	return strdup(buf);
 }
 
+/*
+ * A chain's mechanism in its status: "fused" with the fused program's id, pin, layout and
+ * counters (its stages never run on their own), or the portable one and why it is not fused.
+ */
+static void status_mechanism(json_t *ho, int hook, json_t *stages)
+{
+	json_t *meta = chain_meta(stages);
+	struct bpf_prog_info info;
+
+	if (!chain_fused(stages)) {
+		json_object_set_new(ho, "mechanism", json_string(portable_mechanism(hook)));
+		if (jstr(meta, "reason")[0])
+			json_object_set_new(ho, "not_fused", json_string(jstr(meta, "reason")));
+		return;
+	}
+	json_object_set_new(ho, "mechanism", json_string(MECHANISM_FUSED));
+	if (pinned_prog_info(fused_dir(stages), &info))
+		memset(&info, 0, sizeof(info));
+	json_object_set_new(ho, "fused",
+			    json_pack("{s:I, s:s, s:s, s:I, s:I}", "prog_id", (json_int_t)info.id,
+				      "pin", fused_dir(stages), "layout",
+				      json_is_true(json_object_get(meta, "inlined")) ? "inline" : "calls",
+				      "run_cnt", (json_int_t)info.run_cnt, "run_time_ns",
+				      (json_int_t)info.run_time_ns));
+}
+
 char *bpk_agent__status_json(struct bpk_agent *a)
 {
 	_cleanup_json_ json_t *root = json_object(), *ifs = json_array();
@@ -2244,6 +2827,8 @@ char *bpk_agent__status_json(struct bpk_agent *a)
 				       chain_is_live(a, iface, h, stages), "chain", chain);
 			if (!ho || json_array_append_new(json_object_get(ifo, "hooks"), ho))
 				return NULL;
+			if (h != BPK_AGENT_HOOK_PROBES)
+				status_mechanism(ho, h, stages);
 			json_array_foreach(stages, i, rec) {
 				struct bpf_prog_info info;
 				_cleanup_free_ char *when = rfc3339(jint(rec, "loaded"));

@@ -430,21 +430,29 @@ int bpk_xdp_root__create(const struct bpk_xdp_root_opts *opts, struct bpk_xdp_ro
 	return 0;
 }
 
-int bpk_xdp_root__attach(struct bpk_xdp_root *root, int ifindex,
-			 const struct bpk_xdp_attach_opts *opts)
+int bpk_xdp__attach(int prog_fd, int ifindex, const struct bpk_xdp_attach_opts *opts,
+		    int *ret_link_fd)
 {
 	LIBBPF_OPTS(bpf_link_create_opts, link_opts, .flags = OPTS_GET(opts, xdp_flags, 0));
 	int fd;
 
+	if (prog_fd < 0 || ifindex <= 0 || !ret_link_fd)
+		return -EINVAL;
+	fd = bpf_link_create(prog_fd, ifindex, BPF_XDP, &link_opts);
+	if (fd < 0)
+		return -errno;
+	*ret_link_fd = fd;
+	return 0;
+}
+
+int bpk_xdp_root__attach(struct bpk_xdp_root *root, int ifindex,
+			 const struct bpk_xdp_attach_opts *opts)
+{
 	if (!root || root->prog_fd < 0 || ifindex <= 0)
 		return -EINVAL;
 	if (root->link_fd >= 0)
 		return -EEXIST;
-	fd = bpf_link_create(root->prog_fd, ifindex, BPF_XDP, &link_opts);
-	if (fd < 0)
-		return -errno;
-	root->link_fd = fd;
-	return 0;
+	return bpk_xdp__attach(root->prog_fd, ifindex, opts, &root->link_fd);
 }
 
 static const char *const root_pins[] = {

@@ -146,8 +146,14 @@ struct bpk_agent_opts {
 	 */
 	const char *const *repos;
 	size_t repo_cnt;
+	/*
+	 * Chain xdp_ingress, tc_ingress and tc_egress the portable way (an XDP root and tail
+	 * calls; one TCX link a program) even where the programs could run fused as one
+	 * (docs/spec/fuse.md), which is the default.
+	 */
+	bool no_fuse;
 };
-#define bpk_agent_opts__last_field repo_cnt
+#define bpk_agent_opts__last_field no_fuse
 
 /*
  * Open the agent: create or open STATE/bpkd.db and re-adopt what it recorded and what is

@@ -177,6 +177,15 @@ struct bpk_xdp_attach_opts {
 #define bpk_xdp_attach_opts__last_field xdp_flags
 
 /*
+ * Attach any XDP program (a fused chain, docs/spec/fuse.md) to ifindex with an XDP link; the
+ * link's fd (O_CLOEXEC) goes to *ret_link_fd and is the caller's. Replace the program later
+ * with bpk_chain_link__update(). Returns 0, -EBUSY (the interface has an XDP program already),
+ * -ENODEV, or another negative errno.
+ */
+int bpk_xdp__attach(int prog_fd, int ifindex, const struct bpk_xdp_attach_opts *opts,
+		    int *ret_link_fd);
+
+/*
  * Attach root->prog_fd to ifindex with an XDP link and keep the link in root->link_fd.
  * Replace the root later with bpk_chain_link__update(). Returns 0, -EBUSY (the interface has
  * an XDP program already), -EEXIST (root is attached already), -ENODEV, or another negative

@@ -17,6 +17,11 @@ $CLEANUPS"
 run_cleanups() {
 	status=$?
 	set +e
+	# A failure with a bpkd running: its log says what it saw.
+	if [ "$status" -ne 0 ] && [ -s "$SCRATCH/bpkd.log" ]; then
+		echo "--- the end of bpkd's log" >&2
+		tail -30 "$SCRATCH/bpkd.log" >&2
+	fi
 	# In this shell, not a pipeline's subshell: a cleanup can wait for this shell's children.
 	while IFS= read -r cmd; do
 		[ -n "$cmd" ] && eval "$cmd" >/dev/null 2>&1
@@ -359,6 +364,8 @@ bpkd_start() {
 		at_exit 'kill -9 $BPKD_PID; wait $BPKD_PID'
 		BPKD_AT_EXIT=1
 	fi
+	# A per-mechanism test (tests/meson.build) runs once fused, once the portable way.
+	set -- ${BPK_TEST_MECHANISM:+$([ "$BPK_TEST_MECHANISM" = portable ] && echo --no-fuse)} "$@"
 	ip netns exec "$NS_RX" "$BPKD" --listen "127.0.0.1:$BPKD_PORT" --state "$SCRATCH/state" \
 		--trust "$SCRATCH/trust" --pin-root "$PIN/bpk" "$@" >>"$SCRATCH/bpkd.log" 2>&1 &
 	BPKD_PID=$!
@@ -369,6 +376,21 @@ bpkd_start() {
 	done
 	tail -20 "$SCRATCH/bpkd.log"
 	fail "bpkd does not answer on $AGENT"
+}
+
+# expect_tcx STATUS HOOK: the kernel's TCX chain of HOOK on veth-rx (in NS_RX) is what STATUS
+# (bpkd's /v1/status) records: the fused program alone when the chain runs fused, else each
+# stage's program in chain order.
+expect_tcx() {
+	if [ "$(json_get "$1" "[h.get('mechanism') for i in j['interfaces'] for h in i['hooks'] if h['hook'] == '$2'][0]")" = fused ]; then
+		want=$(json_get "$1" "[str(h['fused']['prog_id']) for i in j['interfaces'] for h in i['hooks'] if h['hook'] == '$2'][0]")
+	else
+		want=$(json_get "$1" "' '.join(str(p['prog_id']) for i in j['interfaces'] for h in i['hooks'] if h['hook'] == '$2' for p in h['chain'])")
+	fi
+	ip netns exec "$NS_RX" "$BPK_TEST_BUILDDIR/tests/chain-tool" tcx-query veth-rx "$2" \
+		>"$SCRATCH/tcq" || fail "cannot query TCX"
+	[ "$(tail -n +2 "$SCRATCH/tcq" | cut -d' ' -f1 | tr '\n' ' ' | sed 's/ $//')" = "$want" ] ||
+		{ cat "$SCRATCH/tcq" "$1" >&2; fail "the kernel's TCX chain of $2 is not the recorded one ($want)"; }
 }
 
 # agent METHOD PATH [FILE]: a request to bpkd from inside NS_RX, FILE as a JSON body; prints

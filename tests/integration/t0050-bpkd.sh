@@ -3,6 +3,8 @@
 # bpkd end to end: an l3afd payload of three XDP and two TC programs applied to a veth in a
 # throwaway namespace runs in seq_id order (proved by traffic and counters), map_args take effect,
 # bad input changes nothing, kill -9 and restart keep every program attached, delete detaches.
+# The TC chain runs fused, and with --no-fuse as TCX links.
+# bpk-test: per-mechanism
 . "$(dirname "$0")/lib.sh"
 
 [ "$(id -u)" -eq 0 ] || skip "needs root: network namespaces, XDP and TCX links"
@@ -82,10 +84,14 @@ json_get status "all(h['running'] for i in j['interfaces'] for h in i['hooks'])"
 	{ cat status; fail "status says a chain does not run"; }
 json_get status "all(p['signer'] for i in j['interfaces'] for h in i['hooks'] for p in h['chain'])" |
 	grep -qx True || fail "a program has no signer in the status"
-ip netns exec "$NS_RX" "$TOOL" tcx-query veth-rx tc_ingress >tcq || fail "cannot query TCX"
-want="$(json_get status "' '.join(str(p['prog_id']) for i in j['interfaces'] for h in i['hooks'] if h['hook'] == 'tc_ingress' for p in h['chain'])")"
-[ "$(tail -n +2 tcq | cut -d' ' -f1 | tr '\n' ' ' | sed 's/ $//')" = "$want" ] ||
-	{ cat tcq; fail "the kernel's TCX order is not t1 t2"; }
+expect_tcx status tc_ingress
+# The TC programs fuse (they know nothing of chaining); the XDP ones tail-call (L3AF's protocol).
+mechanisms=$(json_get status "' '.join(h['mechanism'] for i in j['interfaces'] for h in i['hooks'])")
+if [ "$BPK_TEST_MECHANISM" = portable ]; then
+	[ "$mechanisms" = "tail_call tcx" ] || fail "--no-fuse chains with '$mechanisms'"
+else
+	[ "$mechanisms" = "tail_call fused" ] || fail "the chains run with '$mechanisms'"
+fi
 ping_ok 10 || { cat ping; fail "no ping across the chains"; }
 for s in "c1 count_packets" "mode mode_packets" "c2 count_packets" "t1 tc_packets" "t2 tc_packets"; do
 	# shellcheck disable=SC2086
@@ -166,7 +172,7 @@ ip netns exec "$NS_RX" "$BPK" apply p4.json --agent "$AGENT" >out 2>err ||
 	{ cat err; fail "bpk apply failed"; }
 status
 ip netns exec "$NS_RX" "$BPK" status --agent "$AGENT" >bpk-status 2>err || { cat err; fail "bpk status failed"; }
-assert_grep '^veth-rx xdp_ingress$' bpk-status
+assert_grep '^veth-rx xdp_ingress  mechanism tail_call$' bpk-status
 assert_grep '^  1 +c2 +id [0-9]+ +c2@1.0.0 +signer [0-9a-f]{16} ' bpk-status
 ping_ok 5 || { cat ping; fail "pings do not pass with mode=0"; }
 [ "$(count c1 count_packets)" -ge $((c1_before + 5)) ] || fail "c1 (last) did not count"

@@ -111,7 +111,7 @@ say "bpk apply over mutual TLS: c1 attached"
 bpk_in_ns apply p1.json "${MTLS[@]}" || { cat err; tail bpkd.log; fail "bpk apply over mTLS failed"; }
 bpk_in_ns status "${MTLS[@]}" || { cat err; fail "bpk status after apply failed"; }
 cp out bpk-status
-assert_grep '^veth-rx xdp_ingress$' bpk-status
+assert_grep '^veth-rx xdp_ingress  mechanism tail_call$' bpk-status
 assert_grep '^  1 +c1 +id [0-9]+ +c1@1.0.0 +signer [0-9a-f]{16} ' bpk-status
 ip -n "$NS_RX" link show veth-rx >link
 assert_grep 'xdp' link
