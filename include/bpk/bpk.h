@@ -70,6 +70,7 @@ const char *bpk_version(void);
 #include <bpk/agent.h>
 #include <bpk/check.h>
 #include <bpk/fuse.h>
+#include <bpk/xdp_dispatcher.h>
 
 #ifdef __cplusplus
 }

@@ -63,11 +63,12 @@ struct bpk_xdp_dispatcher_opts {
  * Unlike libxdp, this never falls back to a single program without a dispatcher: when
  * bpk_xdp_dispatcher__probe() fails, the call refuses before touching the interface and the
  * probe's reason goes to the print callback; and should libxdp fall back anyway, its program
- * is detached again. Not thread-safe: libxdp's print callback is process-wide and is
- * redirected to bpk's for the call.
+ * is detached again. libxdp's print callback, process-wide, is redirected to bpk's for the
+ * call, under the lock libbpk takes for libbpf's: a caller using libxdp itself on another
+ * thread at the same time would lose its messages.
  *
- * Returns 0, or -EINVAL (progs NULL, cnt 0, ifindex not positive, an entry without an object,
- * or two entries sharing one), -E2BIG (more than BPK_XDP_DISPATCHER_MAX_PROGS programs),
+ * Returns 0, or -EINVAL (progs NULL, cnt 0, ifindex not positive, unknown flags, an entry
+ * without an object, or two entries sharing one), -E2BIG (more than BPK_XDP_DISPATCHER_MAX_PROGS programs),
  * -EOPNOTSUPP (no dispatcher on this kernel, or libxdp fell back to a single program),
  * -EEXIST (an XDP program that is not a dispatcher is attached there) or another negative
  * errno from libxdp. On failure nothing new is attached, but the objects may have been
