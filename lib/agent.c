@@ -1722,6 +1722,24 @@ static void collect_objects(const struct bpk_agent *a)
 		closedir(d);
 }
 
+/*
+ * A chain that could not be fused could not be chained the portable way either: say both,
+ * since the first is what the operator can change (a stage that would fuse).
+ */
+static void why_not_fused(struct bpk_error *error, struct plan *pl)
+{
+	const char *reason = jstr(chain_meta(pl->want), "reason");
+	_cleanup_free_ char *message = NULL, *field = NULL;
+
+	if (pl->fused || !pl->changed || !reason[0] || !error || !error->message)
+		return;
+	message = strdup(error->message);
+	field = error->field ? strdup(error->field) : NULL;
+	if (message)
+		bpk_error__set(error, error->file, field, "%s; and the chain cannot run fused: %s",
+			       message, reason);
+}
+
 /* ---- apply ---- */
 
 static bool same_json(json_t *a, json_t *b)
@@ -1796,6 +1814,7 @@ static int plan_hook(struct bpk_agent *a, const char *iface, int hook,
 		     const struct bpk_agent_iface *want, struct bpk_error *error, struct plan *pl)
 {
 	_cleanup_free_ const struct bpk_agent_prog **progs = NULL;
+	bool by_identity;
 	size_t n, i;
 	int err;
 
@@ -1844,8 +1863,12 @@ static int plan_hook(struct bpk_agent *a, const char *iface, int hook,
 	}
 	/*
 	 * Chains: the longest common prefix, then the longest common suffix of what is left.
-	 * Probes have no order: each keeps the stage of its identity, whatever else changes.
+	 * Probes have no order: each keeps the stage of its identity, whatever else changes. So
+	 * does a chain that runs fused (or nothing yet): a new fused program is built from all
+	 * stages anyway, so a stage that moves keeps its maps, counters and state.
 	 */
+	by_identity = hook == BPK_AGENT_HOOK_PROBES ||
+		      (fusable_hook(a, hook) && (!pl->cur_cnt || chain_fused(pl->cur)));
 	while (hook != BPK_AGENT_HOOK_PROBES && pl->p < pl->cur_cnt && pl->p < n &&
 	       !strcmp(jstr(json_array_get(pl->cur, pl->p), "identity"),
 		       jstr(json_array_get(pl->want, pl->p), "identity")))
@@ -1861,7 +1884,7 @@ static int plan_hook(struct bpk_agent *a, const char *iface, int hook,
 		json_t *v;
 		size_t j;
 
-		if (hook == BPK_AGENT_HOOK_PROBES) {
+		if (by_identity) {
 			json_array_foreach(pl->cur, j, c)
 				if (!strcmp(jstr(c, "identity"), jstr(rec, "identity")))
 					old = c;
@@ -2257,8 +2280,11 @@ static int apply_iface(struct bpk_agent *a, enum bpk_agent_op op,
 		err = load_middle(a, f->iface, h, &parsed->ifaces[0], &plans[h], error);
 	for (h = 0; !err && h < BPK_AGENT_HOOK_CNT; h++)
 		err = fuse_plan(a, f->iface, h, &plans[h]);
-	if (!err)
+	if (!err) {
 		err = xdp_build(&plans[BPK_AGENT_HOOK_XDP_INGRESS], error);
+		if (err)
+			why_not_fused(error, &plans[BPK_AGENT_HOOK_XDP_INGRESS]);
+	}
 	for (h = 0; !err && h < BPK_AGENT_HOOK_CNT; h++) {
 		json_t *copy = json_deep_copy(plans[h].want);
 

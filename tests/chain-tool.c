@@ -19,7 +19,7 @@ static const char usage[] =
 	"  tcx-probe                         exit 0 if the kernel has TCX\n"
 	"  load OBJ DIR                      load OBJ; pin its program as DIR/prog, maps in DIR\n"
 	"  prog-id PIN                       print the id of a pinned program\n"
-	"  count MAP                         print the u64 at key 0 of a pinned map\n"
+	"  count MAP [KEY]                   print the u64 at KEY (default 0) of a pinned map\n"
 	"  xdp-root DIR [IFNAME]             create an XDP root, attach it to IFNAME, pin in DIR\n"
 	"  xdp-adopt DIR                     re-open a pinned root; print its program, link, slot\n"
 	"  slot-set ARRAY PROG               put a pinned program in slot 0 of a pinned array\n"
@@ -30,7 +30,7 @@ static const char usage[] =
 	"  tcx-query IFNAME HOOK             print 'revision R', then 'PROG_ID LINK_ID' in order\n"
 	"  link-update LINK NEW_PROG [OLD_PROG]\n"
 	"                                    replace the program of a pinned link\n"
-	"  link-info LINK                    print 'PROG_ID IFINDEX HOOK' of a pinned link\n"
+	"  link-info LINK                    print 'PROG_ID IFINDEX HOOK LINK_ID' of a pinned link\n"
 	"  test-run PROG N                   run a pinned XDP program N times on one IPv4/ICMP\n"
 	"                                    frame (BPF_PROG_TEST_RUN); print its return value\n";
 
@@ -120,9 +120,9 @@ static int cmd_prog_id(const char *pin)
 	return 0;
 }
 
-static int cmd_count(const char *pin)
+static int cmd_count(const char *pin, const char *key_text)
 {
-	uint32_t key = 0;
+	uint32_t key = key_text ? (uint32_t)strtoul(key_text, NULL, 0) : 0;
 	uint64_t value;
 	int fd;
 
@@ -313,7 +313,8 @@ static int cmd_link_info(const char *pin)
 	close(fd);
 	if (err)
 		return die("cannot read", pin, err);
-	printf("%u %u %s\n", info.prog_id, info.ifindex, bpk_chain_hook__name(info.hook));
+	printf("%u %u %s %u\n", info.prog_id, info.ifindex, bpk_chain_hook__name(info.hook),
+	       info.link_id);
 	return 0;
 }
 
@@ -332,8 +333,8 @@ int main(int argc, char **argv)
 		return cmd_load(args[0], args[1]);
 	if (!strcmp(cmd, "prog-id") && n == 1)
 		return cmd_prog_id(args[0]);
-	if (!strcmp(cmd, "count") && n == 1)
-		return cmd_count(args[0]);
+	if (!strcmp(cmd, "count") && (n == 1 || n == 2))
+		return cmd_count(args[0], n == 2 ? args[1] : NULL);
 	if (!strcmp(cmd, "xdp-root") && (n == 1 || n == 2))
 		return cmd_xdp_root(args[0], n == 2 ? args[1] : NULL);
 	if (!strcmp(cmd, "xdp-adopt") && n == 1)

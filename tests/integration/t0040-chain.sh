@@ -109,7 +109,7 @@ rx tcx-query veth-rx tc_ingress >"$SCRATCH/q2" || fail "cannot query the TCX cha
 rev2=$(head -1 "$SCRATCH/q2" | cut -d' ' -f2)
 [ "$rev2" -gt "$rev1" ] || fail "TCX revision $rev2 did not grow from $rev1"
 tool link-info "$XDP/link" >"$SCRATCH/link" || fail "cannot read the XDP link"
-assert_grep "^$root1 [1-9][0-9]* xdp_ingress\$" "$SCRATCH/link"
+assert_grep "^$root1 [1-9][0-9]* xdp_ingress [1-9][0-9]*$" "$SCRATCH/link"
 [ "$root1" != "$root2" ] || fail "the two roots have one id"
 
 say "traffic after the swaps still crosses every stage"
