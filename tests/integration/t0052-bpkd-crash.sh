@@ -16,7 +16,15 @@ TOOL=$BPK_TEST_BUILDDIR/tests/chain-tool
 [ -x "$BPKD" ] || fail "$BPKD is not built"
 "$TOOL" tcx-probe 2>"$SCRATCH/probe.err" || skip "no TCX here: $(cat "$SCRATCH/probe.err")"
 ITERATIONS=${BPK_TEST_CRASH_ITERATIONS:-20}
-TC_MECHANISM=$([ "${BPK_TEST_MECHANISM:-}" = portable ] && echo tcx || echo fused)
+# An apply takes tens of ms: kills spread over 0-60 ms land inside one about half the time.
+KILL_MS_MAX=${BPK_TEST_CRASH_KILL_MS:-60}
+# Fused, the XDP stages are programs that know nothing of chaining; portable, L3AF's.
+if [ "${BPK_TEST_MECHANISM:-}" = portable ]; then
+	XDP_MECHANISM=tail_call TC_MECHANISM=tcx XDP_OBJ=chain_xdp_count:xdp_chain_count
+	XDP_MAP=count_packets
+else
+	XDP_MECHANISM=fused TC_MECHANISM=fused XDP_OBJ=plain_xdp:xdp_plain XDP_MAP=plain_packets
+fi
 
 veth_pair 10.240.52
 inns() { ip netns exec "$NS_RX" "$@"; }
@@ -24,8 +32,7 @@ inns() { ip netns exec "$NS_RX" "$@"; }
 cd "$SCRATCH"
 "$BPK" key gen -o ops >/dev/null 2>&1 && "$BPK" trust add ops.pub --dir trust >/dev/null 2>&1 ||
 	fail "cannot make a trusted key"
-for p in c1:chain_xdp_count:xdp_chain_count c2:chain_xdp_count:xdp_chain_count \
-	c3:chain_xdp_count:xdp_chain_count t1:chain_tc_count:tc_chain_count \
+for p in c1:$XDP_OBJ c2:$XDP_OBJ c3:$XDP_OBJ t1:chain_tc_count:tc_chain_count \
 	t2:chain_tc_count:tc_chain_count; do
 	IFS=: read -r name obj prog <<<"$p"
 	pkg_dir "src-$name" "$name" "$obj" "$prog" &&
@@ -38,7 +45,7 @@ done
 CONFIGS=("c1 c2 c3/t1 t2" "c3 c1/t2" "c2/t2 t1" "c1 c3 c2/" "c2 c3/t1" "c3 c2 c1/t1 t2")
 prog() { # NAME SEQ TYPE
 	printf '{"name": "%s", "seq_id": %s, "artifact": "%s", "version": "1.0.0", "admin_status": "enabled", "prog_type": "%s", "map_name": "%s"}' \
-		"$1" "$2" "$SCRATCH/$1.bpk" "$3" "$([ "$3" = xdp ] && echo count_next)"
+		"$1" "$2" "$SCRATCH/$1.bpk" "$3" "$([ "$3" = xdp ] && [ "$XDP_MECHANISM" = tail_call ] && echo count_next)"
 }
 payload() { # CONFIG FILE
 	xdp=${1%/*} tc=${1#*/} list="" seq=1
@@ -66,22 +73,32 @@ running() {
 	[ -z "$tc" ] || expect_tcx status tc_ingress
 	tmech=$(json_get status "([h['mechanism'] for i in j['interfaces'] for h in i['hooks'] if h['hook'] == 'tc_ingress'] + [''])[0]")
 	[ -z "$tc" ] || [ "$tmech" = "$TC_MECHANISM" ] || fail "tc_ingress runs with '$tmech'"
-	# XDP: the root is attached, and slot 0 of the root, then of each stage, is the next stage
+	xmech=$(json_get status "[h['mechanism'] for i in j['interfaces'] for h in i['hooks'] if h['hook'] == 'xdp_ingress'][0]")
+	[ "$xmech" = "$XDP_MECHANISM" ] || fail "xdp_ingress runs with '$xmech'"
 	hdir=$PIN/bpk/veth-rx/xdp_ingress
 	ip -n "$NS_RX" link show veth-rx | grep -q 'prog/xdp id' || fail "no XDP program on veth-rx"
-	prev=$hdir/xdp_root_array
-	for pin in $(json_get status "' '.join(p['pin'] for i in j['interfaces'] for h in i['hooks'] if h['hook'] == 'xdp_ingress' for p in h['chain'])"); do
-		[ "$("$TOOL" slot-get "$prev")" = "$("$TOOL" prog-id "$pin/prog")" ] ||
-			{ cat status >&2; fail "slot 0 of $prev is not $pin"; }
-		prev=$pin/maps/count_next
-	done
+	if [ "$XDP_MECHANISM" = fused ]; then
+		# XDP: the link runs the recorded fused program
+		"$TOOL" link-info "$hdir/link" >link || fail "no XDP link pinned"
+		[ "$(cut -d' ' -f1 link)" = "$(json_get status "[h['fused']['prog_id'] for i in j['interfaces'] for h in i['hooks'] if h['hook'] == 'xdp_ingress'][0]")" ] ||
+			{ cat status >&2; fail "the XDP link does not run the recorded fused program"; }
+	else
+		# XDP: the root is attached, and slot 0 of the root, then of each stage, is the next
+		prev=$hdir/xdp_root_array
+		for pin in $(json_get status "' '.join(p['pin'] for i in j['interfaces'] for h in i['hooks'] if h['hook'] == 'xdp_ingress' for p in h['chain'])"); do
+			[ "$("$TOOL" slot-get "$prev")" = "$("$TOOL" prog-id "$pin/prog")" ] ||
+				{ cat status >&2; fail "slot 0 of $prev is not $pin"; }
+			prev=$pin/maps/count_next
+		done
+	fi
 	# Pins: every stage directory (and fused program) is one the status names, nothing else
 	json_get status "'\n'.join(sorted([p['pin'] for i in j['interfaces'] for h in i['hooks'] for p in h['chain']] + [h['fused']['pin'] for i in j['interfaces'] for h in i['hooks'] if 'fused' in h]))" >recorded
 	find "$PIN/bpk" -mindepth 3 -maxdepth 3 -type d | sort >pinned
 	cmp -s recorded pinned || { diff recorded pinned >&2; fail "pinned stage directories differ from the recorded ones"; }
 	find "$PIN/bpk" -maxdepth 3 -type f | sed "s|^$hdir/||; s|^$PIN/bpk/veth-rx/||" | sort | tr '\n' ' ' >roots
 	want="link xdp_root xdp_root_array "
-	[ -n "$tc" ] && [ "$TC_MECHANISM" = fused ] && want="link tc_ingress/link xdp_root xdp_root_array "
+	[ "$XDP_MECHANISM" = fused ] && want="link "
+	[ -n "$tc" ] && [ "$TC_MECHANISM" = fused ] && want="${want}tc_ingress/link "
 	[ "$(cat roots)" = "$want" ] || { cat roots >&2; fail "unexpected pins beside the stages"; }
 	echo "$xdp/$tc"
 }
@@ -93,7 +110,7 @@ inns curl -s -f -o /dev/null -X POST --data-binary @p.json "$AGENT/l3af/configs/
 cur=${CONFIGS[0]}
 [ "$(running)" = "$cur" ] || fail "the first apply runs '$(running)'"
 
-say "$ITERATIONS applies, each killed after 0-200 ms, while pings cross"
+say "$ITERATIONS applies, each killed after 0-$KILL_MS_MAX ms, while pings cross"
 ip netns exec "$NS_TX" ping -i 0.01 -W 1 10.240.52.2 >ping.log 2>&1 &
 PING_PID=$!
 at_exit "kill $PING_PID"
@@ -105,7 +122,7 @@ for i in $(seq 1 "$ITERATIONS"); do
 		next=${CONFIGS[$((RANDOM % ${#CONFIGS[@]}))]}
 	done
 	payload "$next" p.json
-	ms=$((RANDOM % 201))
+	ms=$((RANDOM % (KILL_MS_MAX + 1)))
 	inns curl -s -o /dev/null --max-time 30 -X POST --data-binary @p.json \
 		"$AGENT/l3af/configs/v1/update" &
 	CURL_PID=$!
@@ -140,9 +157,9 @@ rx=$(sed -n 's/^\([0-9]*\) packets transmitted, \([0-9]*\) received.*/\2/p' ping
 # SIGINT may cut off the one echo in flight (one every 10 ms, round trips of microseconds).
 [ "$rx" -ge $((tx - 1)) ] || { tail -3 ping.log; fail "$((tx - rx)) of $tx pings were lost"; }
 say "pings: $rx of $tx answered"
-n=$("$TOOL" count "$(json_get status "[p['pin'] for i in j['interfaces'] for h in i['hooks'] for p in h['chain'] if p['name'] == 'c1'][0]")/maps/count_packets")
+n=$("$TOOL" count "$(json_get status "[p['pin'] for i in j['interfaces'] for h in i['hooks'] for p in h['chain'] if p['name'] == 'c1'][0]")/maps/$XDP_MAP")
 ip netns exec "$NS_TX" ping -q -c 5 -i 0.01 -W 1 10.240.52.2 >/dev/null || fail "no ping at the end"
-[ "$("$TOOL" count "$(json_get status "[p['pin'] for i in j['interfaces'] for h in i['hooks'] for p in h['chain'] if p['name'] == 'c1'][0]")/maps/count_packets")" -ge $((n + 5)) ] ||
+[ "$("$TOOL" count "$(json_get status "[p['pin'] for i in j['interfaces'] for h in i['hooks'] for p in h['chain'] if p['name'] == 'c1'][0]")/maps/$XDP_MAP")" -ge $((n + 5)) ] ||
 	fail "c1 did not count the last pings"
 
 say "delete everything: no pins left"
