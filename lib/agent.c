@@ -1275,6 +1275,8 @@ static void plan_release(struct plan *pl, bool undo)
 
 #define MECHANISM_FUSED "fused"
 /* The fused program's directory under the hook's: HOOK/fused@STAMP/prog. */
+/* The program label of a fused chain's runs in /metrics: no stage runs on its own. */
+#define FUSED_PROGRAM_LABEL "(fused)"
 #define FUSED_DIR_PREFIX "fused@"
 
 static bool fusable_hook(const struct bpk_agent *a, int hook)
@@ -2961,20 +2963,24 @@ char *bpk_agent__metrics(struct bpk_agent *a)
 
 				json_array_foreach(stages, i, rec) {
 					struct bpf_prog_info info;
-					const char *dir = jstr(rec, "dir");
+					/* A fused chain's stages never run on their own: its program does. */
+					bool fused = pass < 2 && chain_fused(stages);
+					const char *dir = fused ? fused_dir(stages) : jstr(rec, "dir");
 
+					if (fused && i)
+						break;
 					if (pass < 2) {
 						if (pinned_prog_info(dir, &info))
 							continue;
 						if (pass == 0)
 							strbuf_addf(&sb, "bpkd_program_runs_total{iface=\"%s\",hook=\"%s\",program=\"%s\"} %llu\n",
 								    iface, bpk_agent_hook__name(h),
-								    jstr(rec, "name"),
+								    fused ? FUSED_PROGRAM_LABEL : jstr(rec, "name"),
 								    (unsigned long long)info.run_cnt);
 						else
 							strbuf_addf(&sb, "bpkd_program_run_time_seconds_total{iface=\"%s\",hook=\"%s\",program=\"%s\"} %.9f\n",
 								    iface, bpk_agent_hook__name(h),
-								    jstr(rec, "name"),
+								    fused ? FUSED_PROGRAM_LABEL : jstr(rec, "name"),
 								    (double)info.run_time_ns / 1e9);
 						continue;
 					}

@@ -114,6 +114,9 @@ ip netns exec "$NS_RX" "$BPK" status --agent "$AGENT" >bpk-status 2>err || { cat
 assert_grep '^veth-rx xdp_ingress  mechanism fused$' bpk-status
 assert_grep '^  fused program id [0-9]+ \(inline\), runs [0-9]+ ' bpk-status
 assert_grep '^veth-rx tc_ingress  mechanism fused$' bpk-status
+expect_agent 200 GET /metrics
+assert_grep '^bpkd_program_runs_total\{iface="veth-rx",hook="xdp_ingress",program="\(fused\)"\} [0-9]+$' body
+assert_no_grep 'program="x1"' body
 ip netns exec "$NS_TX" ping -q -c 5 -i 0.01 -W 1 10.240.57.2 >/dev/null ||
 	fail "no ping across the fused chains"
 for s in x1 x2 x3; do
