@@ -1,8 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: BSD-2-Clause
 # Benchmark: bpkd applying 10 XDP programs from local signed packages against bpftool loading
-# the same 10 objects and attaching one. Run as root: bench/apply.sh BUILD (or ninja -C BUILD
-# bench-apply).
+# the same 10 objects and attaching one. Run as root: bench/apply.sh BUILD [fused] (or ninja -C
+# BUILD bench-apply, which runs both).
 #
 # The bench makes a network namespace with a veth pair and a bpf filesystem of its own (both
 # removed at exit), and 10 signed packages s0..s9 of bench/chain_stage.o, an l3afd-protocol
@@ -15,6 +15,9 @@
 #            attach xdp` of the first; an untimed detach and rm undo it.
 # One untimed warm-up run of each comes first; then BENCH_RUNS (5) runs of each, taking turns.
 # Prints the medians and apply_ratio = bpkd / bpftool (goal: at most 1.5).
+# With "fused" the stages are bench/fuse_stage.o, which knows nothing of chaining, and bpkd
+# also fuses the 10 into one program (it verifies them once more, as one); prints
+# apply_fused_ratio.
 set -eu
 
 BUILD=${1:-}
@@ -22,7 +25,12 @@ BUILD=${1:-}
 BUILD=$(cd "$BUILD" && pwd)
 BPK=$BUILD/cli/bpk
 BPKD=$BUILD/daemon/bpkd
-OBJ=$BUILD/bench/chain_stage.o
+MODE=${2:-tail_call}
+case $MODE in
+tail_call) OBJ=$BUILD/bench/chain_stage.o PROG=xdp_stage MAP_NAME=stage_next RATIO=apply_ratio ;;
+fused) OBJ=$BUILD/bench/fuse_stage.o PROG=xdp_fuse_stage MAP_NAME= RATIO=apply_fused_ratio ;;
+*) echo "usage: bench/apply.sh BUILDDIR [fused]" >&2; exit 2 ;;
+esac
 RUNS=${BENCH_RUNS:-5}
 PROGS=10
 
@@ -92,7 +100,7 @@ done
 entries=""
 names=""
 for i in $(seq 0 $((PROGS - 1))); do
-	entries="$entries${entries:+, }{\"id\": $((i + 1)), \"name\": \"s$i\", \"seq_id\": $((i + 1)), \"artifact\": \"$WORK/s$i.bpk\", \"map_name\": \"stage_next\", \"version\": \"1.0.0\", \"admin_status\": \"enabled\", \"prog_type\": \"xdp\", \"cfg_version\": 1}"
+	entries="$entries${entries:+, }{\"id\": $((i + 1)), \"name\": \"s$i\", \"seq_id\": $((i + 1)), \"artifact\": \"$WORK/s$i.bpk\", \"map_name\": \"$MAP_NAME\", \"version\": \"1.0.0\", \"admin_status\": \"enabled\", \"prog_type\": \"xdp\", \"cfg_version\": 1}"
 	names="$names${names:+, }\"s$i\""
 done
 printf '[{"host_name": "bench", "iface": "veth-b", "bpf_programs": {"xdp_ingress": [%s], "tc_ingress": [], "tc_egress": [], "probes": []}}]\n' "$entries" >update.json
@@ -116,6 +124,8 @@ bpkd_run() {
 		curl -s "$AGENT/v1/status" >"$WORK/status.json"
 		n=$(python3 -c 'import json, sys; j = json.load(open(sys.argv[1])); print(sum(len(h["chain"]) for i in j["interfaces"] for h in i["hooks"] if h["running"]))' "$WORK/status.json")
 		[ "$n" = "$PROGS" ] || { cat "$WORK/status.json" >&2; echo "bpkd runs $n programs, not $PROGS" >&2; exit 1; }
+		m=$(python3 -c 'import json, sys; j = json.load(open(sys.argv[1])); print(j["interfaces"][0]["hooks"][0]["mechanism"])' "$WORK/status.json")
+		[ "$m" = "$MODE" ] || { echo "bpkd chains with $m, not $MODE" >&2; exit 1; }
 	fi
 	code=$(post /l3af/configs/v1/delete "$WORK/delete.json")
 	[ "$code" = 200 ] || { cat "$WORK/body" >&2; echo "bpkd delete answered $code" >&2; exit 1; }
@@ -127,7 +137,7 @@ bpftool_run() {
 	for i in $(seq 0 $((PROGS - 1))); do
 		bpftool prog loadall "$OBJ" "$PIN/bpftool/s$i" type xdp 2>>"$WORK/bpftool.err"
 	done
-	bpftool net attach xdp pinned "$PIN/bpftool/s0/xdp_stage" dev veth-b 2>>"$WORK/bpftool.err"
+	bpftool net attach xdp pinned "$PIN/bpftool/s0/$PROG" dev veth-b 2>>"$WORK/bpftool.err"
 	t1=$(now)
 	bpftool net detach xdp dev veth-b
 	rm -rf "$PIN/bpftool"
@@ -140,7 +150,7 @@ for r in $(seq 1 "$RUNS"); do
 	echo "bpftool $(bpftool_run)"
 done
 INNER
-WORK=$WORK AGENT=$AGENT PIN=$PIN OBJ=$OBJ PROGS=$PROGS RUNS=$RUNS \
+WORK=$WORK AGENT=$AGENT PIN=$PIN OBJ=$OBJ PROG=$PROG PROGS=$PROGS RUNS=$RUNS MODE=$MODE \
 	ip netns exec "$NS" bash inner.sh >times ||
 	{ tail -5 "$WORK/bpkd.log"; cat "$WORK/bpftool.err" 2>/dev/null; die "a run failed"; }
 
@@ -151,5 +161,5 @@ bpkd_ms=$(awk '$1 == "bpkd" { print $2 }' times | median)
 bpftool_ms=$(awk '$1 == "bpftool" { print $2 }' times | median)
 echo "bpkd runs (ms): $(awk '$1 == "bpkd" { printf "%.1f ", $2 / 1000 }' times)"
 echo "bpftool runs (ms): $(awk '$1 == "bpftool" { printf "%.1f ", $2 / 1000 }' times)"
-awk -v a="$bpkd_ms" -v b="$bpftool_ms" -v n="$PROGS" -v r="$RUNS" 'BEGIN {
-	printf "apply_ratio=%.2f (bpkd %.1f ms / bpftool %.1f ms; %d programs, median of %d runs)\n", a / b, a, b, n, r }'
+awk -v a="$bpkd_ms" -v b="$bpftool_ms" -v n="$PROGS" -v r="$RUNS" -v name="$RATIO" -v mode="$MODE" 'BEGIN {
+	printf "%s=%.2f (bpkd %.1f ms / bpftool %.1f ms; %d programs chained by %s, median of %d runs)\n", name, a / b, a, b, n, mode, r }'
