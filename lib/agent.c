@@ -1275,9 +1275,9 @@ static void plan_release(struct plan *pl, bool undo)
 
 #define MECHANISM_FUSED "fused"
 /* The fused program's directory under the hook's: HOOK/fused@STAMP/prog. */
+#define FUSED_DIR_PREFIX "fused@"
 /* The program label of a fused chain's runs in /metrics: no stage runs on its own. */
 #define FUSED_PROGRAM_LABEL "(fused)"
-#define FUSED_DIR_PREFIX "fused@"
 
 static bool fusable_hook(const struct bpk_agent *a, int hook)
 {
@@ -1384,7 +1384,13 @@ static int stage_reopen(const struct bpk_agent *a, json_t *rec, struct bpf_objec
 	LIBBPF_OPTS(bpf_object_open_opts, open_opts, .object_name = obj_name);
 	old_print = bpk_libbpf_print_begin(bpk_libbpf_print_debug);
 	obj = bpf_object__open_mem(data, size, &open_opts);
-	err = obj ? 0 : -errno;
+	if (!obj) {
+		err = -errno;
+		bpk_libbpf_print_end(old_print);
+		snprintf(reason, reason_size, "cannot reopen '%s' to fuse it: %s", jstr(rec, "name"),
+			 strerror(-err));
+		return err;
+	}
 	bpf_object__for_each_program(prog, obj)
 		bpf_program__set_autoload(prog, !strcmp(bpf_program__name(prog), jstr(rec, "prog")));
 	bpf_object__for_each_map(map, obj) {
@@ -2374,6 +2380,8 @@ static int apply_iface(struct bpk_agent *a, enum bpk_agent_op op,
 		json_object_set_new(a->chains, f->iface, json_deep_copy(hooks));
 	else
 		json_object_del(a->chains, f->iface);
+	/* Objects of stages that left every chain (an upgrade's old version) are not needed. */
+	collect_objects(a);
 	for (h = 0; h < BPK_AGENT_HOOK_CNT; h++)
 		plan_release(&plans[h], false);
 	bpk_agent_payload__free(parsed);

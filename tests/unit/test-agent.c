@@ -1,10 +1,24 @@
 // SPDX-License-Identifier: BSD-2-Clause
-/* Unit tests of bpkd's l3afd payloads: every field, wrong types named, chains, map_args encoding. */
+/*
+ * Unit tests of bpkd's agent: l3afd payloads (every field, wrong types named, chains, map_args
+ * encoding), and, as root in a network namespace of the test's own, fused chains applied on its
+ * lo: built, run, swapped over the same maps, refused with the chain untouched.
+ */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+
+#include "test-util.h"
+
+#include <sched.h>
+#include <sys/mount.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include <bpf/bpf.h>
 
 #include <bpk/bpk.h>
 
@@ -240,6 +254,238 @@ static void test_encode(void **state)
 	assert_int_equal(bpk_agent_map_arg__encode(1, 0, b), -EINVAL);
 }
 
+/* ---- fused chains, applied for real ---- */
+
+static bool have_root;
+static char *scratch;
+
+static int group_setup(void **state)
+{
+	_cleanup_free_ char *bpffs = NULL;
+
+	if (geteuid() != 0)
+		return 0;
+	/* lo of a network namespace of our own; mounts stay in our own mount namespace. */
+	if (unshare(CLONE_NEWNET | CLONE_NEWNS) < 0 ||
+	    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) {
+		print_message("cannot make a network and mount namespace: %s\n", strerror(errno));
+		return -1;
+	}
+	scratch = test_temp_dir("test-agent");
+	bpffs = path_join(scratch, "bpffs");
+	if (!bpffs || mkdir(bpffs, 0700) < 0 || mount("bpf", bpffs, "bpf", 0, "mode=0700") < 0) {
+		print_message("cannot mount bpffs: %s\n", strerror(errno));
+		return -1;
+	}
+	have_root = true;
+	return 0;
+}
+
+static int group_teardown(void **state)
+{
+	if (scratch) {
+		_cleanup_free_ char *bpffs = path_join(scratch, "bpffs");
+
+		umount2(bpffs, MNT_DETACH);
+		test_rm_rf(scratch);
+		free(scratch);
+	}
+	return 0;
+}
+
+static void require_root(void)
+{
+	if (!have_root) {
+		print_message("skipped: applying chains needs root (a network namespace, bpffs)\n");
+		skip();
+	}
+}
+
+/* An agent over STATE and PIN under the scratch directory, taking bare objects. */
+static struct bpk_agent *agent_open(bool no_fuse)
+{
+	_cleanup_free_ char *state = path_join(scratch, "state");
+	_cleanup_free_ char *pins = path_join(scratch, "bpffs/bpk");
+	struct bpk_error error = BPK_ERROR_INIT;
+	BPK_OPTS(bpk_agent_opts, opts, .state_dir = state, .pin_root = pins,
+		 .allow_unsigned = true, .no_fuse = no_fuse);
+	struct bpk_agent *a = bpk_agent__open(&opts, &error);
+
+	if (!a)
+		fail_msg("cannot open the agent: %s", error.message);
+	bpk_error__release(&error);
+	return a;
+}
+
+/*
+ * Apply XDP and TC chains of "NAME:OBJECT" entries (objects of tests/bpf) on lo: 0, or the
+ * error, whose message goes to *ret_message (the caller's) when it is not NULL.
+ */
+static int apply(struct bpk_agent *a, const char *const *xdp, const char *const *tc,
+		 char **ret_message)
+{
+	struct bpk_error error = BPK_ERROR_INIT;
+	struct bpk_agent_payload *payload = NULL;
+	const char *const *lists[2] = { xdp, tc };
+	struct strbuf sb = STRBUF_INIT;
+	int l, i, err;
+
+	strbuf_addstr(&sb, "[{\"host_name\": \"unit\", \"iface\": \"lo\", \"bpf_programs\": {");
+	for (l = 0; l < 2; l++) {
+		strbuf_addf(&sb, "%s\"%s\": [", l ? ", " : "", l ? "tc_ingress" : "xdp_ingress");
+		for (i = 0; lists[l] && lists[l][i]; i++) {
+			const char *colon = strchr(lists[l][i], ':');
+
+			strbuf_addf(&sb, "%s{\"name\": \"%.*s\", \"seq_id\": %d, \"artifact\": \"%s/%s.o\", \"admin_status\": \"enabled\", \"prog_type\": \"%s\"}",
+				    i ? ", " : "", (int)(colon - lists[l][i]), lists[l][i], i + 1,
+				    test_bpf_dir(), colon + 1, l ? "tc" : "xdp");
+		}
+		strbuf_addstr(&sb, "]");
+	}
+	strbuf_addstr(&sb, "}}]");
+	assert_int_equal(bpk_agent_payload__parse(sb.buf, sb.len, BPK_AGENT_PAYLOAD_PROGRAMS,
+						  &error, &payload), 0);
+	err = bpk_agent__apply(a, BPK_AGENT_OP_UPDATE, payload, &error);
+	if (ret_message)
+		*ret_message = error.message ? strdup(error.message) : NULL;
+	bpk_agent_payload__free(payload);
+	bpk_error__release(&error);
+	strbuf_release(&sb);
+	return err;
+}
+
+/* The status's object for hook of lo; a new reference. */
+static json_t *hook_status(struct bpk_agent *a, const char *hook)
+{
+	_cleanup_free_ char *text = bpk_agent__status_json(a);
+	json_t *root = json_loads(text, 0, NULL), *iface, *h, *found = NULL;
+	size_t i, j;
+
+	assert_non_null(root);
+	json_array_foreach(json_object_get(root, "interfaces"), i, iface)
+		json_array_foreach(json_object_get(iface, "hooks"), j, h)
+			if (!strcmp(json_string_value(json_object_get(h, "hook")), hook))
+				found = json_incref(h);
+	json_decref(root);
+	return found;
+}
+
+static const char *stage_pin(json_t *hook, size_t i)
+{
+	return json_string_value(json_object_get(json_array_get(json_object_get(hook, "chain"), i),
+						 "pin"));
+}
+
+/* The u64 at key of a stage's pinned map. */
+static uint64_t stage_count(const char *pin, const char *map, uint32_t key)
+{
+	_cleanup_free_ char *path = xasprintf("%s/maps/%s", pin, map);
+	uint64_t value = 0;
+	int fd = bpf_obj_get(path);
+
+	assert_true(fd >= 0);
+	assert_int_equal(bpf_map_lookup_elem(fd, &key, &value), 0);
+	close(fd);
+	return value;
+}
+
+/* BPF_PROG_TEST_RUN of the hook's fused program on a 64-byte frame: its verdict. */
+static int run_fused(json_t *hook)
+{
+	json_t *fused = json_object_get(hook, "fused");
+	_cleanup_free_ char *path = xasprintf("%s/prog", json_string_value(json_object_get(fused, "pin")));
+	unsigned char frame[64] = { 0 };
+	int fd = bpf_obj_get(path);
+
+	assert_true(fd >= 0);
+	LIBBPF_OPTS(bpf_test_run_opts, run, .data_in = frame, .data_size_in = sizeof(frame),
+		    .repeat = 1);
+	assert_int_equal(bpf_prog_test_run_opts(fd, &run), 0);
+	close(fd);
+	return (int)run.retval;
+}
+
+static void test_fused_apply(void **state)
+{
+	static const char *const ab[] = { "a:plain_xdp", "b:plain_xdp", NULL };
+	static const char *const ba[] = { "b:plain_xdp", "a:plain_xdp", NULL };
+	static const char *const bad[] = { "b:plain_xdp", "f:fuse_frames", "a:plain_xdp", NULL };
+	static const char *const tc[] = { "t:plain_tc", NULL };
+	_cleanup_free_ char *a_pin = NULL, *b_pin = NULL, *message = NULL;
+	struct bpk_agent *a;
+	json_t *xdp, *tch;
+	json_int_t fused_id;
+
+	require_root();
+	a = agent_open(false);
+	assert_int_equal(apply(a, ab, tc, NULL), 0);
+	xdp = hook_status(a, "xdp_ingress");
+	tch = hook_status(a, "tc_ingress");
+	assert_string_equal(json_string_value(json_object_get(xdp, "mechanism")), "fused");
+	assert_string_equal(json_string_value(json_object_get(tch, "mechanism")), "fused");
+	assert_true(json_is_true(json_object_get(xdp, "running")));
+	assert_string_equal(json_string_value(json_object_get(json_object_get(xdp, "fused"), "layout")),
+			    "inline");
+	a_pin = strdup(stage_pin(xdp, 0));
+	b_pin = strdup(stage_pin(xdp, 1));
+	/* The fused program runs both stages, each counting into its own map. */
+	assert_int_equal(run_fused(xdp), XDP_PASS);
+	assert_int_equal(stage_count(a_pin, "plain_packets", 0), 1);
+	assert_int_equal(stage_count(b_pin, "plain_packets", 0), 1);
+	fused_id = json_integer_value(json_object_get(json_object_get(xdp, "fused"), "prog_id"));
+	json_decref(xdp);
+	json_decref(tch);
+
+	/* Reordered: a new fused program over the same stages, maps and .bss. */
+	assert_int_equal(apply(a, ba, tc, NULL), 0);
+	xdp = hook_status(a, "xdp_ingress");
+	assert_string_equal(stage_pin(xdp, 0), b_pin);
+	assert_string_equal(stage_pin(xdp, 1), a_pin);
+	assert_int_not_equal(json_integer_value(json_object_get(json_object_get(xdp, "fused"), "prog_id")),
+			     fused_id);
+	assert_int_equal(run_fused(xdp), XDP_PASS);
+	assert_int_equal(stage_count(a_pin, "plain_packets", 0), 2);
+	assert_int_equal(stage_count(a_pin, "plain_packets", 1), 2); /* .bss ran on too */
+	fused_id = json_integer_value(json_object_get(json_object_get(xdp, "fused"), "prog_id"));
+	json_decref(xdp);
+
+	/* A stage the verifier refuses once fused: refused with both reasons, nothing changed. */
+	assert_int_equal(apply(a, bad, tc, &message), -EINVAL);
+	assert_non_null(strstr(message, "cannot run fused: the verifier refused the fused chain"));
+	assert_non_null(strstr(message, "too deep"));
+	xdp = hook_status(a, "xdp_ingress");
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(xdp, "fused"), "prog_id")),
+			 fused_id);
+	assert_int_equal(json_array_size(json_object_get(xdp, "chain")), 2);
+	json_decref(xdp);
+
+	/* A restart re-adopts the fused chain; the next change reloads the kept stages. */
+	bpk_agent__free(a);
+	a = agent_open(false);
+	xdp = hook_status(a, "xdp_ingress");
+	assert_true(json_is_true(json_object_get(xdp, "running")));
+	json_decref(xdp);
+	assert_int_equal(apply(a, ab, NULL, NULL), 0);
+	xdp = hook_status(a, "xdp_ingress");
+	assert_string_equal(stage_pin(xdp, 0), a_pin);
+	assert_int_equal(run_fused(xdp), XDP_PASS);
+	assert_int_equal(stage_count(a_pin, "plain_packets", 0), 3);
+	assert_int_equal(stage_count(a_pin, "plain_packets", 1), 3);
+	json_decref(xdp);
+	assert_null(hook_status(a, "tc_ingress"));
+
+	/* Without fusing, programs that know nothing of tail calls cannot be chained: both said. */
+	bpk_agent__free(a);
+	a = agent_open(true);
+	free(message);
+	assert_int_equal(apply(a, ba, NULL, &message), -EINVAL);
+	assert_non_null(strstr(message, "has no program array"));
+	assert_non_null(strstr(message, "fusing is turned off"));
+	assert_int_equal(apply(a, NULL, NULL, NULL), 0);
+	assert_null(hook_status(a, "xdp_ingress"));
+	bpk_agent__free(a);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -248,7 +494,8 @@ int main(void)
 		cmocka_unit_test(test_delete_names),
 		cmocka_unit_test(test_chain),
 		cmocka_unit_test(test_encode),
+		cmocka_unit_test(test_fused_apply),
 	};
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
