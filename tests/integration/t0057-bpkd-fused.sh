@@ -195,6 +195,38 @@ payload "x1 x2/t1 t2" p.json
 expect_agent 200 POST /l3af/configs/v1/update p.json
 expect_running "x1 x2/t1 t2" "back to fused, the interface"
 
+say "TC from fused to TCX links (bpkd --no-fuse) and back, under pings"
+ip netns exec "$NS_TX" ping -i 0.002 -W 1 10.240.57.2 >ping2.log 2>&1 &
+PING_PID=$!
+at_exit "kill $PING_PID"
+kill "$BPKD_PID"
+wait "$BPKD_PID" 2>/dev/null || true
+bpkd_start --no-fuse
+payload "x1 x2/t2 t1" p.json
+expect_agent 200 POST /l3af/configs/v1/update p.json
+status
+[ "$(hook tc_ingress "h['mechanism']")" = tcx ] || fail "--no-fuse: tc_ingress is not tcx"
+[ "$(hook xdp_ingress "h['mechanism']")" = fused ] || fail "an unchanged chain left fused"
+expect_tcx status tc_ingress
+[ ! -e "$PIN/bpk/veth-rx/tc_ingress/link" ] || fail "the fused TC link is still pinned"
+[ -z "$(find "$PIN/bpk/veth-rx/tc_ingress" -name 'fused@*')" ] || fail "the fused TC program is still pinned"
+kill "$BPKD_PID"
+wait "$BPKD_PID" 2>/dev/null || true
+bpkd_start
+payload "x1 x2/t1 t2" p.json
+expect_agent 200 POST /l3af/configs/v1/update p.json
+expect_running "x1 x2/t1 t2" "back to fused TC, the interface"
+for s in t1 t2; do
+	[ ! -e "$(pin_of $s)/link" ] || fail "$s kept its TCX link once fused"
+done
+sleep 0.1
+kill -INT "$PING_PID"
+wait "$PING_PID" 2>/dev/null || true
+tx=$(sed -n 's/^\([0-9]*\) packets transmitted, \([0-9]*\) received.*/\1/p' ping2.log)
+rx=$(sed -n 's/^\([0-9]*\) packets transmitted, \([0-9]*\) received.*/\2/p' ping2.log)
+[ -n "$tx" ] && [ "$rx" -ge $((tx - 1)) ] || { tail -3 ping2.log; fail "pings were lost changing mechanism"; }
+say "pings: $rx of $tx answered across the changes of mechanism"
+
 say "kill -9 bpkd: the fused chains keep running; a restart re-adopts them and can change them"
 x1_before=$("$TOOL" count "$(pin_of x1)/maps/plain_packets")
 kill -9 "$BPKD_PID"
