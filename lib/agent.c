@@ -1528,6 +1528,14 @@ static int fuse_plan(struct bpk_agent *a, const char *iface, int hook, struct pl
 	return 0;
 }
 
+/* The program pinned at dir/NAME, to put on a link or to expect there. */
+static int pinned_prog(const char *dir, const char *name, int *ret_fd)
+{
+	_cleanup_free_ char *p = path_join(dir, name);
+
+	return p ? bpk_chain__open_pinned(p, ret_fd) : -ENOMEM;
+}
+
 /*
  * Make the fused program of pl run on the hook: point HOOK/link at it (the fused chain's or
  * the XDP root's link), or attach a new link and pin it there. TC: ahead of the portable
@@ -1537,12 +1545,24 @@ static int fused_switch(const char *hdir, int ifindex, int hook, struct plan *pl
 			struct bpk_error *error)
 {
 	_cleanup_free_ char *lp = path_join(hdir, "link");
-	int link = -1, err;
+	int link = -1, old = -1, err;
+	bool guarded = false;
 
 	if (!lp)
 		return -ENOMEM;
 	if (bpk_chain__open_pinned(lp, &link) == 0) {
-		err = bpk_chain_link__update(link, pl->fused_fd, -1);
+		/*
+		 * Only if the link runs what bpkd put there (the fused chain, or the XDP root): a
+		 * program swapped in behind bpkd's back is not replaced blindly.
+		 */
+		if (pl->was_fused)
+			pinned_prog(fused_dir(pl->cur), "prog", &old);
+		else if (hook == BPK_AGENT_HOOK_XDP_INGRESS)
+			pinned_prog(hdir, BPK_XDP_ROOT_PIN_PROG, &old);
+		err = bpk_chain_link__update(link, pl->fused_fd, old);
+		guarded = old >= 0;
+		if (old >= 0)
+			close(old);
 		pl->link_updated = !err;
 	} else {
 		if (hook == BPK_AGENT_HOOK_XDP_INGRESS) {
@@ -1567,20 +1587,22 @@ static int fused_switch(const char *hdir, int ifindex, int hook, struct plan *pl
 	}
 	if (link >= 0)
 		close(link);
-	if (err)
+	if (err == -EPERM && guarded) {
+		/* The kernel's answer to BPF_F_REPLACE with another program on the link. */
 		bpk_error__set(error, NULL, bpk_agent_hook__name(hook),
-			       err == -EBUSY ? "%s: the interface runs an XDP program bpkd did not attach"
-					     : "%s: cannot switch to the fused chain: %s",
-			       bpk_agent_hook__name(hook), strerror(-err));
+			       "%s: the link runs a program bpkd did not put there; not replaced",
+			       bpk_agent_hook__name(hook));
+		err = -EBUSY;
+	} else if (err == -EBUSY) {
+		bpk_error__set(error, NULL, bpk_agent_hook__name(hook),
+			       "%s: the interface runs an XDP program bpkd did not attach",
+			       bpk_agent_hook__name(hook));
+	} else if (err) {
+		bpk_error__set(error, NULL, bpk_agent_hook__name(hook),
+			       "%s: cannot switch to the fused chain: %s", bpk_agent_hook__name(hook),
+			       strerror(-err));
+	}
 	return err;
-}
-
-/* The program pinned at dir/NAME, for putting it back on a link. */
-static int pinned_prog(const char *dir, const char *name, int *ret_fd)
-{
-	_cleanup_free_ char *p = path_join(dir, name);
-
-	return p ? bpk_chain__open_pinned(p, ret_fd) : -ENOMEM;
 }
 
 /* Point HOOK/link back at the program cur ran with (an apply that failed after the switch). */

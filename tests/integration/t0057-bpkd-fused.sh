@@ -184,6 +184,18 @@ expect_running "x1@2.0.0 x2/t1" "after refused applies, the interface"
 [ "$(find "$PIN/bpk" -name 'fused@*' | wc -l)" -eq 2 ] || { find "$PIN/bpk" -name 'fused@*'; fail "stray fused programs"; }
 ip netns exec "$NS_TX" ping -q -c 3 -i 0.01 -W 1 10.240.57.2 >/dev/null || fail "no ping after refused applies"
 
+say "a link whose program was swapped behind bpkd's back is not replaced blindly"
+"$TOOL" load "$BPK_TEST_BPF_DIR/fuse_count.o" "$PIN/foreign" >/dev/null || fail "cannot load a foreign program"
+xdp_fused=$(hook xdp_ingress "h['fused']['pin']")/prog
+"$TOOL" link-update "$PIN/bpk/veth-rx/xdp_ingress/link" "$PIN/foreign/prog" || fail "cannot swap the link"
+payload "x2 x1@2.0.0/t1" p.json
+expect_agent 409 POST /l3af/configs/v1/update p.json
+assert_grep '"code": "hook_busy"' body
+assert_grep 'the link runs a program bpkd did not put there' body
+"$TOOL" link-update "$PIN/bpk/veth-rx/xdp_ingress/link" "$xdp_fused" "$PIN/foreign/prog" ||
+	fail "cannot put the fused program back"
+expect_running "x1@2.0.0 x2/t1" "after the foreign program went, the interface"
+
 say "a program of L3AF's tail-call protocol does not fuse: that chain runs the portable way"
 payload "tail/t1" p.json
 expect_agent 200 POST /l3af/configs/v1/update p.json
