@@ -1998,12 +1998,14 @@ static int load_middle(struct bpk_agent *a, const char *iface, int hook,
 }
 
 /*
- * XDP: fill the new stages' slots back to front (all of them when the chain ran fused, whose
- * stages chain nothing); check the switch point can chain. Nothing for a fused chain.
+ * XDP: fill the new stages' slots back to front; check the switch point can chain. Nothing
+ * for a fused chain.
  */
 static int xdp_build(struct plan *pl, struct bpk_error *error)
 {
-	size_t i, from = pl->was_fused ? 0 : pl->p, to = pl->was_fused ? pl->want_cnt : pl->want_cnt - pl->s;
+	/* Coming from a fused chain, whose stages chain nothing, every stage is linked. */
+	size_t from = pl->was_fused ? 0 : pl->p;
+	size_t to = pl->was_fused ? pl->want_cnt : pl->want_cnt - pl->s, i;
 	int err;
 
 	if (pl->fused)
@@ -2110,15 +2112,18 @@ static int xdp_switch(const char *hdir, int ifindex, struct plan *pl, struct bpk
 static int tc_attach(const char *hdir, int ifindex, int hook, struct plan *pl,
 		     struct bpk_error *error)
 {
-	size_t i, from = pl->was_fused ? 0 : pl->p, to = pl->was_fused ? pl->want_cnt : pl->want_cnt - pl->s;
+	/* Coming from a fused chain, whose stages have no links, every stage is attached. */
+	size_t from = pl->was_fused ? 0 : pl->p;
+	size_t to = pl->was_fused ? pl->want_cnt : pl->want_cnt - pl->s, i;
 	int err;
 
 	if (pl->fused)
 		return pl->changed ? fused_switch(hdir, ifindex, hook, pl, error) : 0;
 	for (i = from; i < to; i++) {
 		json_t *prev = i ? json_array_get(pl->want, i - 1) : NULL;
-		json_t *next = pl->s && !pl->was_fused ? json_array_get(pl->want, pl->want_cnt - pl->s)
-						       : NULL;
+		json_t *next = pl->s && !pl->was_fused
+				       ? json_array_get(pl->want, pl->want_cnt - pl->s)
+				       : NULL;
 
 		err = tcx_attach_after(json_array_get(pl->want, i), ifindex, hook, next, prev, error);
 		if (err)

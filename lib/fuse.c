@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: BSD-2-Clause
-/* Fused chains: a dispatcher that calls each loaded stage's instructions as a BPF-to-BPF call. */
+/* Fused chains: loaded XDP or TC programs run in order as one verified program. */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -336,7 +336,7 @@ static int parse_stack_depths(const char *log, unsigned int *depths, int max)
 	return n ? n : -1;
 }
 
-/* How many subprograms the call layout has before each stage's main body, and its own. */
+/* How many subprograms a stage brings to the call layout: its main body, each function it calls. */
 static size_t subprog_count(const struct bpf_program *prog)
 {
 	const struct bpf_insn *insns = bpf_program__insns(prog);
@@ -373,7 +373,8 @@ static int deepest_main_frame(const struct bpk_fuse_stage *stages, size_t cnt, c
 	int found = parse_stack_depths(log, depths, (int)ARRAY_SIZE(depths));
 	size_t i, expected = 1, index = 1;
 
-	if (found < 0)
+	/* A list cut short could leave out the deepest frame: then the calls stay. */
+	if (found < 0 || found >= (int)ARRAY_SIZE(depths))
 		return -ENODATA;
 	for (i = 0; i < cnt; i++)
 		expected += subprog_count(stages[i].prog);
@@ -584,7 +585,12 @@ int bpk_fuse__load(const struct bpk_fuse_stage *stages, size_t cnt,
 		if (err != -EPERM) {
 			fd = load_fused(type, stages, name, insns, insn_cnt, log_buf, log_size, 1);
 			if (fd >= 0) {
-				/* It passed this time: the first refusal was not the verifier's. */
+				/*
+				 * It passed this time: the first refusal was not the verifier's
+				 * (the statistics overflowing their buffer). The calls stay.
+				 */
+				if (OPTS_HAS(opts, inlined))
+					opts->inlined = false;
 				*ret_prog_fd = fd;
 				return 0;
 			}
