@@ -1429,14 +1429,17 @@ static int stage_reopen(const struct bpk_agent *a, json_t *rec, struct bpf_objec
 }
 
 /*
- * Fuse want into one program pinned in HOOK/fused@STAMP/prog: pl->fused_fd, *ret_dir, and
- * whether the stages were inlined. Otherwise reason says why not.
+ * Fuse want into one program pinned in HOOK/fused@STAMP/prog: pl->fused_fd, *ret_dir,
+ * whether the stages were inlined and whether it has their BTF. Otherwise reason says why not.
  */
 static int fuse_build(const struct bpk_agent *a, const char *hdir, int hook, struct plan *pl,
-		      char *reason, size_t reason_size, char **ret_dir, bool *ret_inlined)
+		      char *reason, size_t reason_size, char **ret_dir, bool *ret_inlined,
+		      bool *ret_btf)
 {
 	struct bpf_object *reopened[XDP_CHAIN_MAX * 2 + 64] = { 0 };
 	struct bpk_fuse_stage stages[XDP_CHAIN_MAX * 2 + 64];
+	char *objects[XDP_CHAIN_MAX * 2 + 64] = { 0 };
+	size_t object_sizes[XDP_CHAIN_MAX * 2 + 64] = { 0 };
 	_cleanup_free_ char *dir = NULL, *pin = NULL, *name = NULL;
 	struct timespec ts;
 	size_t i;
@@ -1452,8 +1455,17 @@ static int fuse_build(const struct bpk_agent *a, const char *hdir, int hook, str
 			err = stage_reopen(a, rec, &reopened[i], reason, reason_size);
 			obj = reopened[i];
 		}
+		/* Its object, so that the fused program has the stages' BTF and source lines. */
+		if (!err && jstr(rec, "object_sha256")[0]) {
+			_cleanup_free_ char *path = object_path(a, jstr(rec, "object_sha256"));
+
+			if (!path || read_file(path, OBJECT_MAX, &objects[i], &object_sizes[i]))
+				objects[i] = NULL;
+		}
 		stages[i] = (struct bpk_fuse_stage){
 			.prog = obj ? bpf_object__find_program_by_name(obj, jstr(rec, "prog")) : NULL,
+			.object = objects[i],
+			.object_size = object_sizes[i],
 			/* TCX's verdicts, as the portable mechanism runs them: TCX_NEXT hands on. */
 			.continue_on = hook == BPK_AGENT_HOOK_XDP_INGRESS
 					       ? 0
@@ -1466,9 +1478,12 @@ static int fuse_build(const struct bpk_agent *a, const char *hdir, int hook, str
 			    .reason_size = reason_size);
 		err = name ? bpk_fuse__load(stages, pl->want_cnt, &opts, &fd) : -ENOMEM;
 		*ret_inlined = opts.inlined;
+		*ret_btf = opts.btf;
 	}
-	for (i = 0; i < ARRAY_SIZE(reopened); i++)
+	for (i = 0; i < ARRAY_SIZE(reopened); i++) {
 		bpf_object__close(reopened[i]);
+		free(objects[i]);
+	}
 	if (err)
 		return err;
 	clock_gettime(CLOCK_REALTIME, &ts);
@@ -1496,7 +1511,7 @@ static int fuse_plan(struct bpk_agent *a, const char *iface, int hook, struct pl
 	_cleanup_free_ char *hdir = hook_dir(a, iface, hook), *dir = NULL;
 	_cleanup_json_ json_t *meta = NULL;
 	char reason[512] = "";
-	bool inlined = false;
+	bool inlined = false, btf = false;
 	size_t i;
 
 	pl->was_fused = chain_fused(pl->cur);
@@ -1512,10 +1527,10 @@ static int fuse_plan(struct bpk_agent *a, const char *iface, int hook, struct pl
 		return -ENOMEM;
 	if (a->no_fuse)
 		snprintf(reason, sizeof(reason), "fusing is turned off (bpkd --no-fuse)");
-	else if (fuse_build(a, hdir, hook, pl, reason, sizeof(reason), &dir, &inlined) == 0)
+	else if (fuse_build(a, hdir, hook, pl, reason, sizeof(reason), &dir, &inlined, &btf) == 0)
 		pl->fused = true;
-	meta = pl->fused ? json_pack("{s:s, s:s, s:b}", "mechanism", MECHANISM_FUSED, "fused_dir",
-				     dir, "inlined", inlined)
+	meta = pl->fused ? json_pack("{s:s, s:s, s:b, s:b}", "mechanism", MECHANISM_FUSED,
+				     "fused_dir", dir, "inlined", inlined, "btf", btf)
 			 : json_pack("{s:s, s:s}", "mechanism", portable_mechanism(hook), "reason",
 				     reason[0] ? reason : "cannot be fused");
 	if (!meta)
@@ -2853,10 +2868,11 @@ static void status_mechanism(json_t *ho, int hook, json_t *stages)
 	if (pinned_prog_info(fused_dir(stages), &info))
 		memset(&info, 0, sizeof(info));
 	json_object_set_new(ho, "fused",
-			    json_pack("{s:I, s:s, s:s, s:I, s:I}", "prog_id", (json_int_t)info.id,
+			    json_pack("{s:I, s:s, s:s, s:b, s:I, s:I}", "prog_id", (json_int_t)info.id,
 				      "pin", fused_dir(stages), "layout",
 				      json_is_true(json_object_get(meta, "inlined")) ? "inline" : "calls",
-				      "run_cnt", (json_int_t)info.run_cnt, "run_time_ns",
+				      "btf", json_is_true(json_object_get(meta, "btf")), "run_cnt",
+				      (json_int_t)info.run_cnt, "run_time_ns",
 				      (json_int_t)info.run_time_ns));
 }
 

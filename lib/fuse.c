@@ -11,9 +11,11 @@
 #include <linux/pkt_cls.h>
 
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
 #include "bpk_internal.h"
+#include "fuse_internal.h"
 
 /* The most instructions a privileged program may have (BPF_COMPLEXITY_LIMIT_INSNS). */
 #define FUSE_INSNS_MAX 1000000U
@@ -197,6 +199,13 @@ static int check_stages(const struct bpk_fuse_stage *stages, size_t cnt, const s
 	return 0;
 }
 
+/* Where a layout put a stage: its main body at main_at, its subprograms from sub_at. */
+struct place {
+	size_t main_at;
+	size_t main_len;
+	size_t sub_at;
+};
+
 /* Instructions the call layout's dispatcher needs for a stage: r1 = r6, call, verdict tests. */
 static size_t dispatch_len(uint64_t continue_on, bool last)
 {
@@ -247,7 +256,8 @@ static size_t emit_verdict_tests(struct bpf_insn *insns, size_t pos, uint64_t se
  * are the ones libbpf resolved in its object.
  */
 static struct bpf_insn *build_calls(const struct bpk_fuse_stage *stages, size_t cnt,
-				    enum bpf_prog_type type, const struct why *why, size_t *ret_cnt)
+				    enum bpf_prog_type type, const struct why *why,
+				    struct place *places, size_t *ret_cnt)
 {
 	size_t head = 1, total, i, pos = 0, stage_at;
 	struct bpf_insn *insns;
@@ -281,6 +291,8 @@ static struct bpf_insn *build_calls(const struct bpk_fuse_stage *stages, size_t 
 			insns[pos++] = insn_make(BPF_JMP | BPF_EXIT, 0, 0, 0, 0);
 		memcpy(&insns[stage_at], bpf_program__insns(stages[i].prog),
 		       bpf_program__insn_cnt(stages[i].prog) * sizeof(*insns));
+		/* The whole block moves: its subprograms stay right after its main body. */
+		places[i] = (struct place){ stage_at, bpf_program__insn_cnt(stages[i].prog), stage_at };
 		stage_at += bpf_program__insn_cnt(stages[i].prog);
 	}
 	*ret_cnt = total;
@@ -419,7 +431,8 @@ static struct bpf_insn jump_to(size_t pc, size_t target)
  * as the verifier made it do when it loaded alone, and none reaches the slot.
  */
 static struct bpf_insn *build_inline(const struct bpk_fuse_stage *stages, size_t cnt,
-				     enum bpf_prog_type type, unsigned int slot, size_t *ret_cnt)
+				     enum bpf_prog_type type, unsigned int slot, struct place *places,
+				     size_t *ret_cnt)
 {
 	size_t total = 1, i, pos = 0, sub_at;
 	struct bpf_insn *insns;
@@ -471,24 +484,175 @@ static struct bpf_insn *build_inline(const struct bpk_fuse_stage *stages, size_t
 		if (!last)
 			pos = emit_verdict_tests(insns, pos, stage_continue_on(&stages[i], type));
 		memcpy(&insns[sub_at], &stage[len], (all - len) * sizeof(*insns));
+		places[i] = (struct place){ body_at, len, sub_at };
 		sub_at += all - len;
 	}
 	*ret_cnt = total;
 	return insns;
 }
 
+/* The fused program's BTF, func info and line info, built from its stages'. */
+struct fused_btf {
+	struct btf *btf;
+	struct bpf_func_info *funcs;
+	size_t func_cnt;
+	struct bpf_line_info *lines;
+	size_t line_cnt;
+};
+
+static void fused_btf_release(struct fused_btf *fb)
+{
+	btf__free(fb->btf);
+	free(fb->funcs);
+	free(fb->lines);
+	memset(fb, 0, sizeof(*fb));
+}
+
+static size_t place_of(const struct place *pl, size_t insn)
+{
+	return insn < pl->main_len ? pl->main_at + insn : pl->sub_at + insn - pl->main_len;
+}
+
+static int by_insn_off(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* A stage's line record, placed at insn with its strings copied into btf. -ENOMEM. */
+static int line_copy(struct btf *btf, const struct fuse_stage_btf *sb,
+		     const struct bpf_line_info *l, size_t insn, struct bpf_line_info *ret)
+{
+	int file = btf__add_str(btf, btf__str_by_offset(sb->btf, l->file_name_off) ?: "");
+	int line = btf__add_str(btf, btf__str_by_offset(sb->btf, l->line_off) ?: "");
+
+	if (file < 0 || line < 0)
+		return -ENOMEM;
+	*ret = (struct bpf_line_info){ .insn_off = (uint32_t)insn, .file_name_off = (uint32_t)file,
+				       .line_off = (uint32_t)line, .line_col = l->line_col };
+	return 0;
+}
+
 /*
- * Load insns as the fused program; with a log of level log_level into log_buf when asked.
- * Returns the fd or -errno.
+ * The fused program's BTF: every stage's types appended, a function "name" at instruction 0
+ * with the first stage's prototype (inlined, the stages' main bodies are its body; with calls,
+ * each main body is a static function of its own name), the stages' subprograms with their
+ * own types, and every stage's source lines where its instructions went, the first line
+ * also standing for the dispatcher's instruction 0.
+ */
+static int fused_btf_build(const struct fuse_stage_btf *sbs, size_t cnt,
+			   const struct place *places, bool inlined, const char *name,
+			   struct fused_btf *ret)
+{
+	struct fused_btf fb = { 0 };
+	const struct btf_type *t;
+	size_t i, j, funcs = 1, lines = 1;
+	int main_proto = -1, main_id, err = -ENOMEM;
+
+	for (i = 0; i < cnt; i++) {
+		funcs += sbs[i].func_cnt;
+		lines += sbs[i].line_cnt;
+	}
+	fb.btf = btf__new_empty();
+	fb.funcs = calloc(funcs, sizeof(*fb.funcs));
+	fb.lines = calloc(lines, sizeof(*fb.lines));
+	if (!fb.btf || !fb.funcs || !fb.lines)
+		goto fail;
+	for (i = 0; i < cnt; i++) {
+		/* The stage's type ids move up by what came before it. */
+		int first = btf__add_btf(fb.btf, sbs[i].btf), shift = first - 1;
+
+		if (first < 0)
+			goto fail;
+		for (j = 0; j < sbs[i].func_cnt; j++) {
+			struct bpf_func_info f = sbs[i].funcs[j];
+
+			f.type_id += (uint32_t)shift;
+			t = btf__type_by_id(fb.btf, f.type_id);
+			if (!t || !btf_is_func(t)) {
+				err = -EINVAL;
+				goto fail;
+			}
+			if (f.insn_off == 0) {
+				if (i == 0)
+					main_proto = (int)t->type;
+				if (inlined)
+					continue;
+				/*
+				 * A stage's program, called as a subprogram: static, so checked in
+				 * context. Its name is copied first: adding to fb.btf moves its strings.
+				 */
+				char *fn = strdup(btf__name_by_offset(fb.btf, t->name_off) ?: "");
+				int id = fn ? btf__add_func(fb.btf, fn, BTF_FUNC_STATIC, (int)t->type)
+					    : -ENOMEM;
+
+				free(fn);
+				if (id < 0) {
+					err = id;
+					goto fail;
+				}
+				f.type_id = (uint32_t)id;
+			}
+			f.insn_off = (uint32_t)place_of(&places[i], f.insn_off);
+			fb.funcs[fb.func_cnt++] = f;
+		}
+		for (j = 0; j < sbs[i].line_cnt; j++) {
+			if (line_copy(fb.btf, &sbs[i], &sbs[i].lines[j],
+				      place_of(&places[i], sbs[i].lines[j].insn_off),
+				      &fb.lines[fb.line_cnt++]))
+				goto fail;
+		}
+	}
+	if (main_proto < 0)
+		goto fail;
+	main_id = btf__add_func(fb.btf, name, BTF_FUNC_GLOBAL, main_proto);
+	if (main_id < 0) {
+		err = main_id;
+		goto fail;
+	}
+	fb.funcs[fb.func_cnt++] = (struct bpf_func_info){ .type_id = (uint32_t)main_id };
+	if (line_copy(fb.btf, &sbs[0], &sbs[0].lines[0], 0, &fb.lines[fb.line_cnt++]))
+		goto fail;
+	qsort(fb.funcs, fb.func_cnt, sizeof(*fb.funcs), by_insn_off);
+	qsort(fb.lines, fb.line_cnt, sizeof(*fb.lines), by_insn_off);
+	/* The kernel wants line records strictly in order: one an instruction at most. */
+	for (i = j = 0; i < fb.line_cnt; i++)
+		if (!j || fb.lines[i].insn_off != fb.lines[j - 1].insn_off)
+			fb.lines[j++] = fb.lines[i];
+	fb.line_cnt = j;
+	err = btf__load_into_kernel(fb.btf);
+	if (err)
+		goto fail;
+	*ret = fb;
+	return 0;
+fail:
+	fused_btf_release(&fb);
+	return err;
+}
+
+/*
+ * Load insns as the fused program, with fb's BTF when it is not NULL; with a log of level
+ * log_level into log_buf when asked. Returns the fd or -errno.
  */
 static int load_fused(enum bpf_prog_type type, const struct bpk_fuse_stage *stages,
-		      const char *name, const struct bpf_insn *insns, size_t cnt, char *log_buf,
-		      size_t log_size, uint32_t log_level)
+		      const char *name, const struct bpf_insn *insns, size_t cnt,
+		      const struct fused_btf *fb, char *log_buf, size_t log_size, uint32_t log_level)
 {
 	LIBBPF_OPTS(bpf_prog_load_opts, load,
 		    .expected_attach_type = bpf_program__expected_attach_type(stages[0].prog),
 		    .prog_flags = bpf_program__flags(stages[0].prog) & BPF_F_XDP_HAS_FRAGS);
 	int fd;
+
+	if (fb) {
+		load.prog_btf_fd = (uint32_t)btf__fd(fb->btf);
+		load.func_info = fb->funcs;
+		load.func_info_cnt = (uint32_t)fb->func_cnt;
+		load.func_info_rec_size = sizeof(*fb->funcs);
+		load.line_info = fb->lines;
+		load.line_info_cnt = (uint32_t)fb->line_cnt;
+		load.line_info_rec_size = sizeof(*fb->lines);
+	}
 
 	if (log_level) {
 		log_buf[0] = '\0';
@@ -501,18 +665,84 @@ static int load_fused(enum bpf_prog_type type, const struct bpk_fuse_stage *stag
 }
 
 /*
+ * The stages' BTF, functions and lines, when every stage gave the object it was loaded from
+ * and each reads; else NULL (the fused program goes without BTF).
+ */
+static struct fuse_stage_btf *stages_btf(const struct bpk_fuse_stage *stages, size_t cnt)
+{
+	struct fuse_stage_btf *sbs = calloc(cnt, sizeof(*sbs));
+	size_t i;
+	int err = 0;
+
+	for (i = 0; sbs && i < cnt; i++) {
+		err = stages[i].object ? fuse_stage_btf_read(stages[i].prog, stages[i].object,
+							     stages[i].object_size, &sbs[i])
+				       : -ENOENT;
+		if (err) {
+			pr_debug("fuse: stage %zu ('%s') brings no BTF (%s); the fused program goes without\n",
+				 i + 1, stage_name(stages[i].prog), strerror(-err));
+			while (i--)
+				fuse_stage_btf_release(&sbs[i]);
+			free(sbs);
+			return NULL;
+		}
+	}
+	return sbs;
+}
+
+static void stages_btf_free(struct fuse_stage_btf *sbs, size_t cnt)
+{
+	size_t i;
+
+	for (i = 0; sbs && i < cnt; i++)
+		fuse_stage_btf_release(&sbs[i]);
+	free(sbs);
+}
+
+/*
+ * Load a layout with the stages' BTF when there is some, else (or when the kernel refuses
+ * it) without: the fd or -errno; *ret_btf says which.
+ */
+static int load_layout(enum bpf_prog_type type, const struct bpk_fuse_stage *stages, size_t cnt,
+		       const char *name, const struct bpf_insn *insns, size_t insn_cnt,
+		       const struct place *places, bool inlined, const struct fuse_stage_btf *sbs,
+		       char *log_buf, size_t log_size, uint32_t log_level, bool *ret_btf)
+{
+	struct fused_btf fb;
+	int fd;
+
+	*ret_btf = false;
+	if (sbs && fused_btf_build(sbs, cnt, places, inlined, name, &fb) == 0) {
+		fd = load_fused(type, stages, name, insns, insn_cnt, &fb, log_buf, log_size,
+				log_level);
+		fused_btf_release(&fb);
+		if (fd >= 0) {
+			*ret_btf = true;
+			return fd;
+		}
+		pr_debug("fuse: the %s layout with its stages' BTF was refused (%s); loading it without\n",
+			 inlined ? "inline" : "call", strerror(-fd));
+	}
+	return load_fused(type, stages, name, insns, insn_cnt, NULL, log_buf, log_size, log_level);
+}
+
+/*
  * The inline layout of the stages, when it loads: its fd, or a negative errno with the
  * reason at debug level (the call layout then stays). stats is the call layout's
  * BPF_LOG_STATS log.
  */
 static int load_inline(const struct bpk_fuse_stage *stages, size_t cnt, enum bpf_prog_type type,
-		       const char *name, const char *stats)
+		       const char *name, const char *stats, const struct fuse_stage_btf *sbs,
+		       bool *ret_btf)
 {
 	_cleanup_free_ struct bpf_insn *insns = NULL;
+	_cleanup_free_ struct place *places = calloc(cnt, sizeof(*places));
 	unsigned int deepest, slot;
 	size_t insn_cnt = 0;
 	int fd, err;
 
+	if (!places)
+		return -ENOMEM;
 	err = deepest_main_frame(stages, cnt, stats, &deepest);
 	if (err) {
 		pr_debug("fuse: the verifier did not give the stages' stack depths; calls kept\n");
@@ -524,10 +754,11 @@ static int load_inline(const struct bpk_fuse_stage *stages, size_t cnt, enum bpf
 			 deepest);
 		return -E2BIG;
 	}
-	insns = build_inline(stages, cnt, type, slot, &insn_cnt);
+	insns = build_inline(stages, cnt, type, slot, places, &insn_cnt);
 	if (!insns)
 		return -errno;
-	fd = load_fused(type, stages, name, insns, insn_cnt, NULL, 0, 0);
+	fd = load_layout(type, stages, cnt, name, insns, insn_cnt, places, true, sbs, NULL, 0, 0,
+			 ret_btf);
 	if (fd < 0)
 		pr_debug("fuse: the verifier refused the inline layout (%s); calls kept\n",
 			 strerror(-fd));
@@ -538,13 +769,16 @@ int bpk_fuse__load(const struct bpk_fuse_stage *stages, size_t cnt,
 		   struct bpk_fuse_opts *opts, int *ret_prog_fd)
 {
 	_cleanup_free_ struct bpf_insn *insns = NULL;
+	_cleanup_free_ struct place *places = NULL;
 	_cleanup_free_ char *own_log = NULL;
 	const char *name = OPTS_GET(opts, name, NULL) ?: FUSE_DEFAULT_NAME;
 	char *log_buf = OPTS_GET(opts, log_buf, NULL);
 	size_t log_size = OPTS_GET(opts, log_size, 0), insn_cnt = 0;
 	unsigned int flags = OPTS_GET(opts, flags, 0);
 	struct why why = { OPTS_GET(opts, reason, NULL), OPTS_GET(opts, reason_size, 0) };
+	struct fuse_stage_btf *sbs = NULL;
 	char stats[FUSE_STATS_LOG_SIZE];
+	bool calls_btf = false, inline_btf = false;
 	enum bpf_prog_type type;
 	int fd, err, inline_fd;
 
@@ -556,9 +790,13 @@ int bpk_fuse__load(const struct bpk_fuse_stage *stages, size_t cnt,
 	if (err)
 		return err;
 	type = bpf_program__type(stages[0].prog);
-	insns = build_calls(stages, cnt, type, &why, &insn_cnt);
+	places = calloc(cnt, sizeof(*places));
+	if (!places)
+		return -ENOMEM;
+	insns = build_calls(stages, cnt, type, &why, places, &insn_cnt);
 	if (!insns)
 		return -errno;
+	sbs = stages_btf(stages, cnt);
 
 	/*
 	 * The call layout first: every kernel with BPF-to-BPF calls takes it, and its load's
@@ -566,14 +804,16 @@ int bpk_fuse__load(const struct bpk_fuse_stage *stages, size_t cnt,
 	 * log costs nothing; a full log is asked for only to explain a refusal, since it makes
 	 * a load slower.
 	 */
-	fd = load_fused(type, stages, name, insns, insn_cnt, stats, sizeof(stats),
-			BPF_LOG_STATS_LEVEL);
+	fd = load_layout(type, stages, cnt, name, insns, insn_cnt, places, false, sbs, stats,
+			 sizeof(stats), BPF_LOG_STATS_LEVEL, &calls_btf);
 	if (fd < 0) {
 		err = fd;
 		if (!log_buf || log_size < 2) {
 			own_log = malloc(FUSE_LOG_SIZE);
-			if (!own_log)
+			if (!own_log) {
+				stages_btf_free(sbs, cnt);
 				return -ENOMEM;
+			}
 			log_buf = own_log;
 			log_size = FUSE_LOG_SIZE;
 		}
@@ -583,7 +823,8 @@ int bpk_fuse__load(const struct bpk_fuse_stage *stages, size_t cnt,
 		 * ENOSPC when the log outgrows the buffer (the kernel keeps its tail).
 		 */
 		if (err != -EPERM) {
-			fd = load_fused(type, stages, name, insns, insn_cnt, log_buf, log_size, 1);
+			fd = load_fused(type, stages, name, insns, insn_cnt, NULL, log_buf, log_size,
+					1);
 			if (fd >= 0) {
 				/*
 				 * It passed this time: the first refusal was not the verifier's
@@ -591,10 +832,14 @@ int bpk_fuse__load(const struct bpk_fuse_stage *stages, size_t cnt,
 				 */
 				if (OPTS_HAS(opts, inlined))
 					opts->inlined = false;
+				if (OPTS_HAS(opts, btf))
+					opts->btf = false;
+				stages_btf_free(sbs, cnt);
 				*ret_prog_fd = fd;
 				return 0;
 			}
 		}
+		stages_btf_free(sbs, cnt);
 		pr_warn("fuse: the verifier refused the fused chain of %zu stages (%zu instructions): %s\n%s",
 			cnt, insn_cnt, strerror(-err), log_buf[0] ? bpk_log_tail(log_buf, 6) : "");
 		if (why.buf && why.size) {
@@ -609,13 +854,18 @@ int bpk_fuse__load(const struct bpk_fuse_stage *stages, size_t cnt,
 		}
 		return err;
 	}
-	inline_fd = flags & BPK_FUSE_F_CALLS ? -1 : load_inline(stages, cnt, type, name, stats);
+	inline_fd = flags & BPK_FUSE_F_CALLS
+			    ? -1
+			    : load_inline(stages, cnt, type, name, stats, sbs, &inline_btf);
+	stages_btf_free(sbs, cnt);
 	if (inline_fd >= 0) {
 		close(fd);
 		fd = inline_fd;
 	}
 	if (OPTS_HAS(opts, inlined))
 		opts->inlined = inline_fd >= 0;
+	if (OPTS_HAS(opts, btf))
+		opts->btf = inline_fd >= 0 ? inline_btf : calls_btf;
 	*ret_prog_fd = fd;
 	return 0;
 }

@@ -30,6 +30,14 @@ struct bpk_fuse_stage {
 	 * ends the chain with that verdict. 0: XDP_PASS for XDP, TC_ACT_OK for sched_cls.
 	 */
 	uint64_t continue_on;
+	/*
+	 * Optional: the ELF object the stage was loaded from (object_size bytes, borrowed for
+	 * the call). When every stage gives its own, the fused program carries the stages' BTF,
+	 * functions and source lines (bpftool prog dump shows them), read from each object's
+	 * .BTF.ext; without, or when that fails, it goes without BTF.
+	 */
+	const void *object;
+	size_t object_size;
 };
 
 struct bpk_fuse_opts {
@@ -47,8 +55,10 @@ struct bpk_fuse_opts {
 	/* Out, when not NULL: on a refusal, one line on why (also said to the print callback). */
 	char *reason;
 	size_t reason_size;
+	/* Out: set by a successful bpk_fuse__load(), whether the program carries the stages' BTF. */
+	bool btf;
 };
-#define bpk_fuse_opts__last_field reason_size
+#define bpk_fuse_opts__last_field btf
 
 /*
  * Keep every stage a BPF-to-BPF call of the dispatcher, as the verifier first sees the chain,

@@ -110,6 +110,14 @@ payload "${CONFIGS[0]}" p.json
 expect_agent 200 POST /l3af/configs/v1/update p.json
 expect_running "${CONFIGS[0]}" "the first apply"
 [ "$(hook xdp_ingress "h['fused']['layout']")" = inline ] || fail "the XDP chain is not inlined"
+[ "$(hook xdp_ingress "h['fused']['btf']")" = True ] || fail "the fused XDP program has no BTF"
+if command -v bpftool >/dev/null; then
+	# The fused program keeps its stages' functions and source lines.
+	bpftool prog dump xlated pinned "$(hook xdp_ingress "h['fused']['pin']")/prog" linum >dump ||
+		fail "bpftool cannot dump the fused program"
+	assert_grep 'plain_xdp\.bpf\.c' dump
+	assert_grep 'xdp_plain|bpk_xdp_ingress' dump
+fi
 ip netns exec "$NS_RX" "$BPK" status --agent "$AGENT" >bpk-status 2>err || { cat err; fail "bpk status failed"; }
 assert_grep '^veth-rx xdp_ingress  mechanism fused$' bpk-status
 assert_grep '^  fused program id [0-9]+ \(inline\), runs [0-9]+ ' bpk-status

@@ -426,6 +426,7 @@ static void test_fused_apply(void **state)
 	assert_true(json_is_true(json_object_get(xdp, "running")));
 	assert_string_equal(json_string_value(json_object_get(json_object_get(xdp, "fused"), "layout")),
 			    "inline");
+	assert_true(json_is_true(json_object_get(json_object_get(xdp, "fused"), "btf")));
 	a_pin = strdup(stage_pin(xdp, 0));
 	b_pin = strdup(stage_pin(xdp, 1));
 	/* The fused program runs both stages, each counting into its own map. */

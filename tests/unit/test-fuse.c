@@ -13,6 +13,7 @@
 #include <linux/pkt_cls.h>
 
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
 #include <bpk/bpk.h>
@@ -61,6 +62,8 @@ struct stage {
 	struct bpf_program *prog;
 	int prog_fd;
 	int map_fd;
+	char *object;		/* the ELF it was loaded from, for the fused program's BTF */
+	size_t object_size;
 };
 
 static struct bpf_object *open_object(const char *file)
@@ -76,7 +79,10 @@ static void stage_load(struct stage *s, enum kind kind)
 {
 	struct bpf_map *map;
 
+	_cleanup_free_ char *path = xasprintf("%s/%s", getenv("BPK_TEST_BPF_DIR"), kinds[kind].file);
+
 	s->kind = kind;
+	assert_int_equal(read_file(path, 1 << 24, &s->object, &s->object_size), 0);
 	s->obj = open_object(kinds[kind].file);
 	assert_int_equal(bpf_object__load(s->obj), 0);
 	s->prog = bpf_object__next_program(s->obj, NULL);
@@ -91,6 +97,7 @@ static void stage_load(struct stage *s, enum kind kind)
 static void stage_close(struct stage *s)
 {
 	bpf_object__close(s->obj);
+	free(s->object);
 	memset(s, 0, sizeof(*s));
 }
 
@@ -146,6 +153,37 @@ static void check_functions(int prog_fd, const struct stage *stages, size_t cnt,
 }
 
 /*
+ * The fused program carries BTF with functions and source lines the kernel took (what bpftool
+ * prog dump shows), and the first line names one of the stages' sources.
+ */
+static void check_btf(int prog_fd)
+{
+	struct bpf_line_info lines[1];
+	struct bpf_prog_info info = { 0 };
+	uint32_t len = sizeof(info);
+	struct btf *btf;
+	const char *file;
+
+	assert_int_equal(bpf_obj_get_info_by_fd(prog_fd, &info, &len), 0);
+	assert_true(info.btf_id != 0);
+	assert_true(info.nr_func_info >= 1);
+	assert_true(info.nr_line_info >= 2);
+	info = (struct bpf_prog_info){ .nr_line_info = 1, .line_info_rec_size = sizeof(lines[0]),
+				       .line_info = (uint64_t)(uintptr_t)lines };
+	len = sizeof(info);
+	assert_int_equal(bpf_obj_get_info_by_fd(prog_fd, &info, &len), 0);
+	if (!info.btf_id) {
+		assert_int_equal(bpf_obj_get_info_by_fd(prog_fd, &info, &len), 0);
+	}
+	btf = btf__load_from_kernel_by_id(info.btf_id);
+	assert_non_null(btf);
+	file = btf__name_by_offset(btf, lines[0].file_name_off);
+	assert_non_null(file);
+	assert_non_null(strstr(file, ".bpf.c"));
+	btf__free(btf);
+}
+
+/*
  * Whether the stages' frames leave room for the inline layout's saved context. The verifier
  * drops the stages after a drop that ends the chain, so their frames do not count.
  */
@@ -179,9 +217,13 @@ static void check_layout(struct stage *stages, size_t cnt, const uint64_t *conti
 
 	for (i = 0; i < cnt; i++)
 		fuse[i] = (struct bpk_fuse_stage){ .prog = stages[i].prog,
-						   .continue_on = continue_on ? continue_on[i] : 0 };
+						   .continue_on = continue_on ? continue_on[i] : 0,
+						   .object = stages[i].object,
+						   .object_size = stages[i].object_size };
 	assert_int_equal(bpk_fuse__load(fuse, cnt, &opts, &fd), 0);
 	assert_true(fd >= 0);
+	assert_true(opts.btf);
+	check_btf(fd);
 	assert_int_equal(opts.inlined, !(flags & BPK_FUSE_F_CALLS) && fits_inline(stages, cnt, continue_on));
 	check_functions(fd, stages, cnt, opts.inlined);
 
