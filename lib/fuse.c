@@ -58,7 +58,7 @@ static uint64_t default_continue_on(enum bpf_prog_type type)
 }
 
 /* What in a stage's final instructions cannot run as a subprogram of another program. */
-static int check_insns(const struct bpf_program *prog, const struct why *why)
+static int check_insns(const struct bpf_program *prog, bool with_object, const struct why *why)
 {
 	const struct bpf_insn *insns = bpf_program__insns(prog);
 	size_t i, cnt = bpf_program__insn_cnt(prog);
@@ -91,10 +91,11 @@ static int check_insns(const struct bpf_program *prog, const struct why *why)
 			/*
 			 * Map fds and map values stay valid while the stage's object is open; a
 			 * kernel BTF id names vmlinux, not the object. A function pointer (a
-			 * bpf_loop, for_each or timer callback) would move with the stage, but the
-			 * verifier takes one only with BTF func_info ("missing btf func_info"), and
-			 * the fused program has no BTF. fd_array indexes would need the stage's
-			 * fd_array, which libbpf 1.1 does not use.
+			 * bpf_loop, for_each or timer callback) moves with the stage, but the
+			 * verifier takes one only with BTF func_info ("missing btf func_info"),
+			 * which the fused program has only when the stage's object is given.
+			 * fd_array indexes would need the stage's fd_array, which libbpf 1.1 does
+			 * not use.
 			 */
 			switch (insn->src_reg) {
 			case 0:
@@ -103,7 +104,9 @@ static int check_insns(const struct bpf_program *prog, const struct why *why)
 			case BPF_PSEUDO_BTF_ID:
 				break;
 			case BPF_PSEUDO_FUNC:
-				refuse(why, "'%s' passes a callback (instruction %zu), which the verifier takes only with BTF func_info",
+				if (with_object)
+					break;
+				refuse(why, "'%s' passes a callback (instruction %zu), which the verifier takes only with BTF func_info (give the stage's object)",
 					stage_name(prog), i);
 				return -EOPNOTSUPP;
 			default:
@@ -117,7 +120,7 @@ static int check_insns(const struct bpf_program *prog, const struct why *why)
 	return 0;
 }
 
-static int check_prog(const struct bpf_program *prog, const struct why *why)
+static int check_prog(const struct bpf_program *prog, bool with_object, const struct why *why)
 {
 	struct bpf_prog_info info = { 0 };
 	uint32_t len = sizeof(info);
@@ -145,7 +148,7 @@ static int check_prog(const struct bpf_program *prog, const struct why *why)
 			stage_name(prog));
 		return -EACCES;
 	}
-	return check_insns(prog, why);
+	return check_insns(prog, with_object, why);
 }
 
 int bpk_fuse__check(const struct bpf_program *prog, char *reason, size_t reason_size)
@@ -154,7 +157,7 @@ int bpk_fuse__check(const struct bpf_program *prog, char *reason, size_t reason_
 
 	if (reason && reason_size)
 		reason[0] = '\0';
-	return check_prog(prog, &why);
+	return check_prog(prog, false, &why);
 }
 
 /* Every stage fusable, and all of one type, attach type and frags flag. */
@@ -169,7 +172,7 @@ static int check_stages(const struct bpk_fuse_stage *stages, size_t cnt, const s
 		return -EINVAL;
 	}
 	for (i = 0; i < cnt; i++) {
-		err = check_prog(stages[i].prog, why);
+		err = check_prog(stages[i].prog, stages[i].object != NULL, why);
 		if (err) {
 			if (!stages[i].prog)
 				refuse(why, "stage %zu has no program", i + 1);
@@ -304,6 +307,13 @@ static bool is_pseudo_call(const struct bpf_insn *insn)
 	return insn->code == (BPF_JMP | BPF_CALL) && insn->src_reg == BPF_PSEUDO_CALL;
 }
 
+/* A call of a subprogram, or a callback's address (ld_imm64): both at pc + 1 + imm. */
+static bool refers_to_subprog(const struct bpf_insn *insn)
+{
+	return is_pseudo_call(insn) ||
+	       (insn->code == (BPF_LD | BPF_IMM | BPF_DW) && insn->src_reg == BPF_PSEUDO_FUNC);
+}
+
 /* How many instructions of a stage are its main body: up to its first subprogram. */
 static size_t main_body_len(const struct bpf_program *prog)
 {
@@ -313,10 +323,10 @@ static size_t main_body_len(const struct bpf_program *prog)
 	for (i = 0; i < cnt; i++) {
 		long target = (long)i + 1 + insns[i].imm;
 
+		if (refers_to_subprog(&insns[i]) && target > 0 && (size_t)target < end)
+			end = (size_t)target;
 		if (insns[i].code == (BPF_LD | BPF_IMM | BPF_DW))
 			i++;
-		else if (is_pseudo_call(&insns[i]) && target > 0 && (size_t)target < end)
-			end = (size_t)target;
 	}
 	return end;
 }
@@ -360,13 +370,13 @@ static size_t subprog_count(const struct bpf_program *prog)
 	for (i = 0; i < cnt; i++) {
 		long target = (long)i + 1 + insns[i].imm;
 
-		if (insns[i].code == (BPF_LD | BPF_IMM | BPF_DW))
-			i++;
-		else if (is_pseudo_call(&insns[i]) && target > 0 && (size_t)target < cnt &&
-			 !start[target]) {
+		if (refers_to_subprog(&insns[i]) && target > 0 && (size_t)target < cnt &&
+		    !start[target]) {
 			start[target] = true;
 			n++;
 		}
+		if (insns[i].code == (BPF_LD | BPF_IMM | BPF_DW))
+			i++;
 	}
 	return n;
 }
@@ -471,15 +481,15 @@ static struct bpf_insn *build_inline(const struct bpk_fuse_stage *stages, size_t
 		done = body_at + len;
 		for (k = 0; k < len; k++, pos++) {
 			insns[pos] = stage[k];
-			if (stage[k].code == (BPF_LD | BPF_IMM | BPF_DW)) {
-				insns[++pos] = stage[++k];
-			} else if (stage[k].code == (BPF_JMP | BPF_EXIT) && !last) {
-				insns[pos] = jump_to(pos, done);
-			} else if (is_pseudo_call(&stage[k])) {
+			if (refers_to_subprog(&stage[k])) {
 				size_t target = sub_at + (size_t)((long)k + 1 + stage[k].imm) - len;
 
 				insns[pos].imm = (int32_t)((long)target - (long)pos - 1);
 			}
+			if (stage[k].code == (BPF_LD | BPF_IMM | BPF_DW))
+				insns[++pos] = stage[++k];
+			else if (stage[k].code == (BPF_JMP | BPF_EXIT) && !last)
+				insns[pos] = jump_to(pos, done);
 		}
 		if (!last)
 			pos = emit_verdict_tests(insns, pos, stage_continue_on(&stages[i], type));

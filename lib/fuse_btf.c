@@ -283,8 +283,13 @@ int fuse_stage_btf_read(const struct bpf_program *prog, const void *elf_bytes, s
 		for (k = 0; k < cnt; k++) {
 			long target = (long)k + 1 + insns[k].imm;
 
-			if (insns[k].code == (BPF_JMP | BPF_CALL) && insns[k].src_reg == BPF_PSEUDO_CALL &&
-			    (size_t)target > i && (size_t)target < end)
+			/* A call, or a callback's address (ld_imm64 BPF_PSEUDO_FUNC). */
+			bool refers = (insns[k].code == (BPF_JMP | BPF_CALL) &&
+				       insns[k].src_reg == BPF_PSEUDO_CALL) ||
+				      (insns[k].code == (BPF_LD | BPF_IMM | BPF_DW) &&
+				       insns[k].src_reg == BPF_PSEUDO_FUNC);
+
+			if (refers && (size_t)target > i && (size_t)target < end)
 				end = (size_t)target;
 		}
 		for (j = 0; funcs && !found && j < fcnt; j++) {

@@ -40,7 +40,7 @@ static int group_setup(void **state)
 }
 
 /* The test stages (tests/bpf/fuse_*.bpf.c), each with one array of counters. */
-enum kind { COUNT, MARK, DROP, TC, DEEP };
+enum kind { COUNT, MARK, DROP, TC, DEEP, LOOP };
 
 static const struct {
 	const char *file;
@@ -53,6 +53,8 @@ static const struct {
 	[TC] = { "fuse_tc.o", "fuse_tc_map", 2 },
 	/* A frame of 512 bytes, its counter in .bss (value [0] of the internal map). */
 	[DEEP] = { "fuse_deep.o", ".bss", 1 },
+	/* A bpf_loop() callback: fuses only with its object's BTF. */
+	[LOOP] = { "fuse_loop.o", "fuse_loop_map", 2 },
 };
 
 /* One loaded instance: its own object, so its own maps. */
@@ -144,7 +146,7 @@ static void check_functions(int prog_fd, const struct stage *stages, size_t cnt,
 	size_t i;
 
 	for (i = 0; i < cnt; i++)
-		subprogs += stages[i].kind == MARK;
+		subprogs += stages[i].kind == MARK || stages[i].kind == LOOP;
 	assert_int_equal(bpf_obj_get_info_by_fd(prog_fd, &info, &len), 0);
 	if (inlined)
 		assert_in_range(info.nr_jited_func_lens, 1, 1 + subprogs);
@@ -286,13 +288,15 @@ static void test_xdp_chains(void **state)
 			for (i = 0; i < len; i++) {
 				/*
 				 * Drops are rarer, so long chains mostly run through; a deep
-				 * frame, rarer still, sends a chain to the call layout.
+				 * frame, rarer still, sends a chain to the call layout; a loop
+				 * stage brings a callback.
 				 */
-				uint32_t r = next_random(&seed) % 15;
-				enum kind kind = r < 6 ? COUNT : r < 12 ? MARK : r < 14 ? DROP : DEEP;
+				uint32_t r = next_random(&seed) % 17;
+				enum kind kind = r < 6 ? COUNT : r < 12 ? MARK : r < 14 ? DROP
+					       : r < 15 ? DEEP : LOOP;
 
 				stage_load(&stages[i], kind);
-				shape[i] = "cmdtD"[kind];
+				shape[i] = "cmdtDl"[kind];
 			}
 			print_message("chain %s\n", shape);
 			check_chain(stages, len, NULL);
@@ -430,6 +434,23 @@ static void test_refused(void **state)
 		assert_non_null(strstr(reason, "the verifier refused the fused chain of 2 stages"));
 		assert_non_null(strstr(reason, "too deep"));
 		bpf_object__close(frames);
+	}
+	/* A callback fuses with its object's BTF, and is refused without it. */
+	{
+		struct stage loop;
+
+		stage_load(&loop, LOOP);
+		fuse[1] = (struct bpk_fuse_stage){ .prog = loop.prog };
+		assert_int_equal(bpk_fuse__load(fuse, 2, NULL, &fd), -EOPNOTSUPP);
+		fuse[0].object = count.object;
+		fuse[0].object_size = count.object_size;
+		fuse[1].object = loop.object;
+		fuse[1].object_size = loop.object_size;
+		assert_int_equal(bpk_fuse__load(fuse, 2, NULL, &fd), 0);
+		close(fd);
+		fd = -1;
+		fuse[0].object = fuse[1].object = NULL;
+		stage_close(&loop);
 	}
 	/* A stage not loaded, and no stage at all. */
 	fuse[1].prog = bpf_object__next_program(unloaded, NULL);
