@@ -77,8 +77,13 @@ static int check_insns(const struct bpf_program *prog, bool with_object, const s
 					stage_name(prog), i);
 				return -EOPNOTSUPP;
 			}
-			if (insn->src_reg == BPF_PSEUDO_KFUNC_CALL) {
-				refuse(why, "'%s' calls a kfunc (instruction %zu), which needs its object's BTF",
+			/*
+			 * A kfunc of vmlinux is named by its BTF id and fuses as it is; one of a
+			 * module also by an index into the stage's fd_array, which libbpf 1.1
+			 * does not use and bpk could not carry over.
+			 */
+			if (insn->src_reg == BPF_PSEUDO_KFUNC_CALL && insn->off) {
+				refuse(why, "'%s' calls a kfunc of a module (instruction %zu), which would need the stage's fd_array",
 					stage_name(prog), i);
 				return -EOPNOTSUPP;
 			}

@@ -73,10 +73,10 @@ struct bpk_fuse_opts {
  * into reason, reason_size bytes, NUL-terminated, when reason is not NULL) and
  * the answer is -EINVAL (NULL, or a program that is not loaded), -EOPNOTSUPP (a program type
  * other than XDP and sched_cls; a bpf_tail_call, whose tail-called program would end the
- * whole fused program; a kfunc call, which needs the object's BTF; a callback passed to
- * bpf_loop, bpf_for_each_map_elem or a timer, which the verifier takes only with BTF func_info,
- * so only when bpk_fuse__load() is given the stage's object; LD_ABS/LD_IND, which the kernel
- * refuses next to BPF-to-BPF calls; an ld_imm64 kind bpk does not know) or -EACCES (a
+ * whole fused program; a call of a module's kfunc, which names the stage's fd_array; a
+ * callback passed to bpf_loop, bpf_for_each_map_elem or a timer, which the verifier takes
+ * only with BTF func_info, so only when bpk_fuse__load() is given the stage's object;
+ * LD_ABS/LD_IND, which the kernel refuses next to BPF-to-BPF calls; an ld_imm64 kind bpk does not know) or -EACCES (a
  * license that is not GPL-compatible). What only the verifier can judge (stack depth across
  * the call chain, call depth, complexity) is left to bpk_fuse__load().
  */

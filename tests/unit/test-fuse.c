@@ -452,6 +452,43 @@ static void test_refused(void **state)
 		fuse[0].object = fuse[1].object = NULL;
 		stage_close(&loop);
 	}
+	/* A kfunc call (of vmlinux) fuses, with its object's BTF or without. */
+	{
+		_cleanup_free_ char *path = xasprintf("%s/fuse_kfunc.o", getenv("BPK_TEST_BPF_DIR"));
+		struct bpf_object *kfunc = open_object("fuse_kfunc.o");
+		unsigned char packet[PACKET_LEN] = { 0 };
+		char *object = NULL;
+		size_t size = 0;
+
+		assert_int_equal(read_file(path, 1 << 24, &object, &size), 0);
+		assert_int_equal(bpf_object__load(kfunc), 0);
+		fuse[1] = (struct bpk_fuse_stage){ .prog = bpf_object__next_program(kfunc, NULL) };
+		assert_int_equal(bpk_fuse__check(fuse[1].prog, NULL, 0), 0);
+		assert_int_equal(bpk_fuse__load(fuse, 2, NULL, &fd), 0);
+		assert_int_equal(run(fd, packet, sizeof(packet)), XDP_PASS);
+		close(fd);
+		fuse[0].object = count.object;
+		fuse[0].object_size = count.object_size;
+		fuse[1].object = object;
+		fuse[1].object_size = size;
+		assert_int_equal(bpk_fuse__load(fuse, 2, NULL, &fd), 0);
+		assert_int_equal(run(fd, packet, sizeof(packet)), XDP_PASS);
+		close(fd);
+		fd = -1;
+		fuse[0].object = fuse[1].object = NULL;
+		free(object);
+		/* The kfunc ran, in both: its stage counted twice. */
+		{
+			uint32_t key = 0;
+			uint64_t value = 0;
+			struct bpf_map *map = bpf_object__find_map_by_name(kfunc, "fuse_kfunc_map");
+
+			assert_non_null(map);
+			assert_int_equal(bpf_map_lookup_elem(bpf_map__fd(map), &key, &value), 0);
+			assert_int_equal(value, 2);
+		}
+		bpf_object__close(kfunc);
+	}
 	/* A stage not loaded, and no stage at all. */
 	fuse[1].prog = bpf_object__next_program(unloaded, NULL);
 	assert_int_equal(bpk_fuse__load(fuse, 2, NULL, &fd), -EINVAL);
