@@ -79,9 +79,8 @@ static struct bpf_object *open_object(const char *file)
 
 static void stage_load(struct stage *s, enum kind kind)
 {
-	struct bpf_map *map;
-
 	_cleanup_free_ char *path = xasprintf("%s/%s", getenv("BPK_TEST_BPF_DIR"), kinds[kind].file);
+	struct bpf_map *map;
 
 	s->kind = kind;
 	assert_int_equal(read_file(path, 1 << 24, &s->object, &s->object_size), 0);
@@ -174,9 +173,6 @@ static void check_btf(int prog_fd)
 				       .line_info = (uint64_t)(uintptr_t)lines };
 	len = sizeof(info);
 	assert_int_equal(bpf_obj_get_info_by_fd(prog_fd, &info, &len), 0);
-	if (!info.btf_id) {
-		assert_int_equal(bpf_obj_get_info_by_fd(prog_fd, &info, &len), 0);
-	}
 	btf = btf__load_from_kernel_by_id(info.btf_id);
 	assert_non_null(btf);
 	file = btf__name_by_offset(btf, lines[0].file_name_off);
@@ -204,9 +200,10 @@ static bool fits_inline(const struct stage *stages, size_t cnt, const uint64_t *
 }
 
 /*
- * The proof, for each layout: on each packet, the fused program's verdict, output packet and every stage's
- * counter increments equal those of running the stages one by one, each on the packet the
- * one before left, stopping at the first verdict outside the stage's continue_on set.
+ * The proof, for each layout (with the stages' BTF): on each packet, the fused program's
+ * verdict, output packet and every stage's counter increments equal those of running the
+ * stages one by one, each on the packet the one before left, stopping at the first verdict
+ * outside the stage's continue_on set.
  */
 static void check_layout(struct stage *stages, size_t cnt, const uint64_t *continue_on,
 			 unsigned int flags)
@@ -226,7 +223,8 @@ static void check_layout(struct stage *stages, size_t cnt, const uint64_t *conti
 	assert_true(fd >= 0);
 	assert_true(opts.btf);
 	check_btf(fd);
-	assert_int_equal(opts.inlined, !(flags & BPK_FUSE_F_CALLS) && fits_inline(stages, cnt, continue_on));
+	assert_int_equal(opts.inlined,
+			 !(flags & BPK_FUSE_F_CALLS) && fits_inline(stages, cnt, continue_on));
 	check_functions(fd, stages, cnt, opts.inlined);
 
 	for (p = 0; p < ARRAY_SIZE(lens); p++) {
