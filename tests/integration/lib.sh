@@ -331,6 +331,7 @@ PY
 # lo up in both), and PIN, a bpffs of this test alone outside /sys ('ip netns exec' remounts
 # /sys, keeps the rest). Everything carries the test's pid and goes at exit.
 veth_pair() {
+	VETH_NET=$1
 	NS_TX=bpk-${TEST_NAME%%-*}-tx-$$
 	NS_RX=bpk-${TEST_NAME%%-*}-rx-$$
 	PIN=$SCRATCH/bpffs
@@ -348,6 +349,27 @@ veth_pair() {
 		ip -n "$NS_TX" link set lo up &&
 		ip -n "$NS_RX" link set lo up ||
 		fail "cannot set up the veth pair"
+}
+
+# ping_start INTERVAL LOG: ping the receiving end of veth_pair from NS_TX every INTERVAL
+# seconds, in the background, until ping_stop; its output goes to LOG. PING_PID, killed at exit.
+ping_start() {
+	ip netns exec "$NS_TX" ping -i "$1" -W 1 "$VETH_NET.2" >"$2" 2>&1 &
+	PING_PID=$!
+	at_exit "kill $PING_PID"
+}
+
+# ping_stop LOG MIN [WHAT]: stop ping_start's ping; PING_TX and PING_RX are what it sent and
+# got back. Fails when it sent MIN or fewer, or lost any echo but the one in flight, which
+# SIGINT may cut off (WHAT says when, in the failure).
+ping_stop() {
+	kill -INT "$PING_PID"
+	wait "$PING_PID" 2>/dev/null || true
+	PING_TX=$(sed -n 's/^\([0-9]*\) packets transmitted, \([0-9]*\) received.*/\1/p' "$1")
+	PING_RX=$(sed -n 's/^\([0-9]*\) packets transmitted, \([0-9]*\) received.*/\2/p' "$1")
+	[ -n "$PING_TX" ] && [ "$PING_TX" -gt "$2" ] || { cat "$1"; fail "ping did not run"; }
+	[ "$PING_RX" -ge $((PING_TX - 1)) ] ||
+		{ tail -3 "$1"; fail "$((PING_TX - PING_RX)) of $PING_TX pings were lost${3:+ $3}"; }
 }
 
 # ---- bpkd in the receiving namespace of veth_pair ----

@@ -111,9 +111,7 @@ cur=${CONFIGS[0]}
 [ "$(running)" = "$cur" ] || fail "the first apply runs '$(running)'"
 
 say "$ITERATIONS applies, each killed after 0-$KILL_MS_MAX ms, while pings cross"
-ip netns exec "$NS_TX" ping -i 0.01 -W 1 10.240.52.2 >ping.log 2>&1 &
-PING_PID=$!
-at_exit "kill $PING_PID"
+ping_start 0.01 ping.log
 sleep 0.2
 olds=0 news=0
 for i in $(seq 1 "$ITERATIONS"); do
@@ -149,14 +147,8 @@ inns curl -s -f -o /dev/null -X POST --data-binary @p.json "$AGENT/l3af/configs/
 	fail "the last apply failed"
 [ "$(running)" = "${CONFIGS[0]}" ] || fail "the last apply runs '$(running)'"
 sleep 0.2
-kill -INT "$PING_PID"
-wait "$PING_PID" 2>/dev/null || true
-tx=$(sed -n 's/^\([0-9]*\) packets transmitted, \([0-9]*\) received.*/\1/p' ping.log)
-rx=$(sed -n 's/^\([0-9]*\) packets transmitted, \([0-9]*\) received.*/\2/p' ping.log)
-[ -n "$tx" ] && [ "$tx" -gt 100 ] || { cat ping.log; fail "ping did not run"; }
-# SIGINT may cut off the one echo in flight (one every 10 ms, round trips of microseconds).
-[ "$rx" -ge $((tx - 1)) ] || { tail -3 ping.log; fail "$((tx - rx)) of $tx pings were lost"; }
-say "pings: $rx of $tx answered"
+ping_stop ping.log 100
+say "pings: $PING_RX of $PING_TX answered"
 n=$("$TOOL" count "$(json_get status "[p['pin'] for i in j['interfaces'] for h in i['hooks'] for p in h['chain'] if p['name'] == 'c1'][0]")/maps/$XDP_MAP")
 ip netns exec "$NS_TX" ping -q -c 5 -i 0.01 -W 1 10.240.52.2 >/dev/null || fail "no ping at the end"
 [ "$("$TOOL" count "$(json_get status "[p['pin'] for i in j['interfaces'] for h in i['hooks'] for p in h['chain'] if p['name'] == 'c1'][0]")/maps/$XDP_MAP")" -ge $((n + 5)) ] ||

@@ -135,9 +135,7 @@ for s in t1 t2; do
 done
 
 say "$UPDATES updates (reorders, upgrades, adds, removes) while pings cross every 2 ms"
-ip netns exec "$NS_TX" ping -i 0.002 -W 1 10.240.57.2 >ping.log 2>&1 &
-PING_PID=$!
-at_exit "kill $PING_PID"
+ping_start 0.002 ping.log
 sleep 0.2
 x2_pin=$(pin_of x2)
 x2_last=$("$TOOL" count "$x2_pin/maps/plain_packets")
@@ -153,17 +151,11 @@ for i in $(seq 1 "$UPDATES"); do
 	x2_last=$n
 done
 sleep 0.2
-kill -INT "$PING_PID"
-wait "$PING_PID" 2>/dev/null || true
-tx=$(sed -n 's/^\([0-9]*\) packets transmitted, \([0-9]*\) received.*/\1/p' ping.log)
-rx=$(sed -n 's/^\([0-9]*\) packets transmitted, \([0-9]*\) received.*/\2/p' ping.log)
-[ -n "$tx" ] && [ "$tx" -gt 500 ] || { cat ping.log; fail "ping did not run"; }
-# SIGINT may cut off the one echo in flight.
-[ "$rx" -ge $((tx - 1)) ] || { tail -3 ping.log; fail "$((tx - rx)) of $tx pings were lost"; }
-say "pings: $rx of $tx answered across $UPDATES swaps"
+ping_stop ping.log 500
+say "pings: $PING_RX of $PING_TX answered across $UPDATES swaps"
 # Counted at the receiving end too: x2 saw every echo request (and some ARP and IPv6).
 n=$("$TOOL" count "$x2_pin/maps/plain_packets")
-[ "$n" -ge "$rx" ] || fail "x2 counted $n packets, fewer than the $rx echoes that crossed it"
+[ "$n" -ge "$PING_RX" ] || fail "x2 counted $n packets, fewer than the $PING_RX echoes that crossed it"
 # Its .bss count ([1]) ran on too: reloading x2 over its maps kept libbpf's internal map.
 bss=$("$TOOL" count "$x2_pin/maps/plain_packets" 1)
 [ "$bss" -ge $((n - n / 100 - 2)) ] || fail "x2's .bss count ($bss) fell behind its map count ($n)"
@@ -216,9 +208,7 @@ expect_agent 200 POST /l3af/configs/v1/update p.json
 expect_running "x1 x2/t1 t2" "back to fused, the interface"
 
 say "TC from fused to TCX links (bpkd --no-fuse) and back, under pings"
-ip netns exec "$NS_TX" ping -i 0.002 -W 1 10.240.57.2 >ping2.log 2>&1 &
-PING_PID=$!
-at_exit "kill $PING_PID"
+ping_start 0.002 ping2.log
 kill "$BPKD_PID"
 wait "$BPKD_PID" 2>/dev/null || true
 bpkd_start --no-fuse
@@ -240,12 +230,8 @@ for s in t1 t2; do
 	[ ! -e "$(pin_of $s)/link" ] || fail "$s kept its TCX link once fused"
 done
 sleep 0.1
-kill -INT "$PING_PID"
-wait "$PING_PID" 2>/dev/null || true
-tx=$(sed -n 's/^\([0-9]*\) packets transmitted, \([0-9]*\) received.*/\1/p' ping2.log)
-rx=$(sed -n 's/^\([0-9]*\) packets transmitted, \([0-9]*\) received.*/\2/p' ping2.log)
-[ -n "$tx" ] && [ "$rx" -ge $((tx - 1)) ] || { tail -3 ping2.log; fail "pings were lost changing mechanism"; }
-say "pings: $rx of $tx answered across the changes of mechanism"
+ping_stop ping2.log 0 "changing mechanism"
+say "pings: $PING_RX of $PING_TX answered across the changes of mechanism"
 
 say "kill -9 bpkd: the fused chains keep running; a restart re-adopts them and can change them"
 x1_before=$("$TOOL" count "$(pin_of x1)/maps/plain_packets")
