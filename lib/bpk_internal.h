@@ -41,6 +41,11 @@ int bpk_libbpf_print_debug(enum libbpf_print_level level, const char *fmt, va_li
 /* The last lines of a verifier log (where it says why), pointing into log. */
 const char *bpk_log_tail(const char *log, int lines);
 
+/* The comparison of a version constraint (a SemVer range, a kernel requirement). */
+enum bpk_cmp_op { BPK_CMP_EQ, BPK_CMP_GE, BPK_CMP_GT, BPK_CMP_LE, BPK_CMP_LT };
+/* Whether a version that compares cmp (<0, 0, >0) against the constraint's satisfies op. */
+bool bpk_cmp_holds(enum bpk_cmp_op op, int cmp);
+
 /* Where bpffs is mounted; DESIGN.md §8: these machines do not mount it at boot. */
 #define BPK_BPF_FS "/sys/fs/bpf"
 /* Whether path is on a bpf filesystem. */

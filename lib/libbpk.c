@@ -81,6 +81,23 @@ const char *bpk_log_tail(const char *log, int lines)
 	return p == log ? p : p + 1;
 }
 
+bool bpk_cmp_holds(enum bpk_cmp_op op, int cmp)
+{
+	switch (op) {
+	case BPK_CMP_EQ:
+		return cmp == 0;
+	case BPK_CMP_GE:
+		return cmp >= 0;
+	case BPK_CMP_GT:
+		return cmp > 0;
+	case BPK_CMP_LE:
+		return cmp <= 0;
+	case BPK_CMP_LT:
+		return cmp < 0;
+	}
+	return false;
+}
+
 const char *bpk_version(void)
 {
 	return BPK_VERSION;

@@ -13,11 +13,9 @@
 /* The largest number a SemVer part may have here: bpk_semver__valid's bound. */
 #define NUM_MAX (((~0ULL - 9) / 10) * 10 + 9)
 
-enum range_op { OP_EQ, OP_GE, OP_GT, OP_LE, OP_LT };
-
 /* One comparator: op against major.minor.patch, plus a prerelease borrowed from the range text. */
 struct range_cmp {
-	enum range_op op;
+	enum bpk_cmp_op op;
 	unsigned long long v[3];
 	const char *pre; /* without its '-'; NULL when none */
 	size_t pre_len;
@@ -127,7 +125,7 @@ static bool parse_partial(const char **p, struct partial *ret)
 	return true;
 }
 
-static bool add_cmp(struct range_alt *alt, enum range_op op, unsigned long long major,
+static bool add_cmp(struct range_alt *alt, enum bpk_cmp_op op, unsigned long long major,
 		    unsigned long long minor, unsigned long long patch, const struct partial *pre)
 {
 	struct range_cmp *c;
@@ -159,11 +157,11 @@ static bool add_upper(struct range_alt *alt, const struct partial *part, int n)
 		v[2] = 0;
 	if (n < 2)
 		v[1] = 0;
-	return add_cmp(alt, OP_LT, v[0], v[1], v[2], NULL);
+	return add_cmp(alt, BPK_CMP_LT, v[0], v[1], v[2], NULL);
 }
 
 /* The lower bound a partial names: the version itself with missing parts at 0. */
-static bool add_lower(struct range_alt *alt, enum range_op op, const struct partial *part)
+static bool add_lower(struct range_alt *alt, enum bpk_cmp_op op, const struct partial *part)
 {
 	return add_cmp(alt, op, part->v[0], part->v[1], part->v[2], part);
 }
@@ -200,44 +198,44 @@ static bool parse_term(const char **p, struct range_alt *alt)
 	case T_PLAIN:
 	case T_EQ:
 		if (part.parts == 3)
-			return add_lower(alt, OP_EQ, &part);
+			return add_lower(alt, BPK_CMP_EQ, &part);
 		if (part.parts == 0)
 			return true;
-		return add_lower(alt, OP_GE, &part) && add_upper(alt, &part, part.parts);
+		return add_lower(alt, BPK_CMP_GE, &part) && add_upper(alt, &part, part.parts);
 	case T_GE:
-		return part.parts == 0 || add_lower(alt, OP_GE, &part);
+		return part.parts == 0 || add_lower(alt, BPK_CMP_GE, &part);
 	case T_GT:
 		if (part.parts == 0) {
 			alt->none = true;
 			return true;
 		}
 		if (part.parts == 3)
-			return add_lower(alt, OP_GT, &part);
+			return add_lower(alt, BPK_CMP_GT, &part);
 		/* ">1.2" is ">=1.3.0": above every 1.2.x. */
 		if (part.v[part.parts - 1] >= NUM_MAX) {
 			alt->none = true;
 			return true;
 		}
 		part.v[part.parts - 1]++;
-		return add_lower(alt, OP_GE, &part);
+		return add_lower(alt, BPK_CMP_GE, &part);
 	case T_LT:
 		if (part.parts == 0) {
 			alt->none = true;
 			return true;
 		}
-		return add_lower(alt, OP_LT, &part);
+		return add_lower(alt, BPK_CMP_LT, &part);
 	case T_LE:
 		if (part.parts == 0)
 			return true;
 		if (part.parts == 3)
-			return add_lower(alt, OP_LE, &part);
+			return add_lower(alt, BPK_CMP_LE, &part);
 		/* "<=1.2" is "<1.3.0": up to every 1.2.x. */
 		return add_upper(alt, &part, part.parts);
 	case T_TILDE:
 		/* ~1.2.3 and ~1.2: patch updates; ~1: minor updates. */
 		if (part.parts == 0)
 			return true;
-		return add_lower(alt, OP_GE, &part) &&
+		return add_lower(alt, BPK_CMP_GE, &part) &&
 		       add_upper(alt, &part, part.parts == 1 ? 1 : 2);
 	case T_CARET:
 		/* Updates that keep the left-most non-zero part (of those given). */
@@ -246,7 +244,7 @@ static bool parse_term(const char **p, struct range_alt *alt)
 		first = 0;
 		while (first < part.parts - 1 && part.v[first] == 0)
 			first++;
-		return add_lower(alt, OP_GE, &part) && add_upper(alt, &part, first + 1);
+		return add_lower(alt, BPK_CMP_GE, &part) && add_upper(alt, &part, first + 1);
 	}
 	return false;
 }
@@ -302,21 +300,7 @@ static int cmp_version(const char *version, const struct range_cmp *c)
 
 static bool cmp_holds(const char *version, const struct range_cmp *c)
 {
-	int r = cmp_version(version, c);
-
-	switch (c->op) {
-	case OP_EQ:
-		return r == 0;
-	case OP_GE:
-		return r >= 0;
-	case OP_GT:
-		return r > 0;
-	case OP_LE:
-		return r <= 0;
-	case OP_LT:
-		return r < 0;
-	}
-	return false;
+	return bpk_cmp_holds(c->op, cmp_version(version, c));
 }
 
 /* Whether major.minor.patch of version are v. */

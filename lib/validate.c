@@ -390,10 +390,8 @@ static int kver_cmp(const struct kver *a, const struct kver *b, int parts)
 	return 0;
 }
 
-enum kop { K_EQ, K_GE, K_GT, K_LE, K_LT };
-
 struct kconstraint {
-	enum kop op;
+	enum bpk_cmp_op op;
 	struct kver ver;
 };
 
@@ -403,20 +401,20 @@ static bool parse_constraint(const char **p, struct kconstraint *c)
 	const char *s = *p;
 
 	if (!strncmp(s, ">=", 2))
-		c->op = K_GE, s += 2;
+		c->op = BPK_CMP_GE, s += 2;
 	else if (!strncmp(s, "<=", 2))
-		c->op = K_LE, s += 2;
+		c->op = BPK_CMP_LE, s += 2;
 	else if (!strncmp(s, "==", 2))
-		c->op = K_EQ, s += 2;
+		c->op = BPK_CMP_EQ, s += 2;
 	else if (*s == '>')
-		c->op = K_GT, s++;
+		c->op = BPK_CMP_GT, s++;
 	else if (*s == '<')
-		c->op = K_LT, s++;
+		c->op = BPK_CMP_LT, s++;
 	else if (*s == '=')
-		c->op = K_EQ, s++;
+		c->op = BPK_CMP_EQ, s++;
 	else
-		c->op = K_EQ;
-	if (!parse_kver(&s, &c->ver, c->op == K_EQ))
+		c->op = BPK_CMP_EQ;
+	if (!parse_kver(&s, &c->ver, c->op == BPK_CMP_EQ))
 		return false;
 	if (*s && *s != ' ' && *s != ',')
 		return false;
@@ -453,22 +451,7 @@ bool bpk_kernel_req__valid(const char *req)
 
 static bool satisfies(const struct kver *rel, const struct kconstraint *c)
 {
-	int parts = c->ver.parts;
-	int cmp = kver_cmp(rel, &c->ver, parts);
-
-	switch (c->op) {
-	case K_EQ:
-		return cmp == 0;
-	case K_GE:
-		return cmp >= 0;
-	case K_GT:
-		return cmp > 0;
-	case K_LE:
-		return cmp <= 0;
-	case K_LT:
-		return cmp < 0;
-	}
-	return false;
+	return bpk_cmp_holds(c->op, kver_cmp(rel, &c->ver, c->ver.parts));
 }
 
 bool bpk_kernel_req__matches(const char *req, const char *release)
@@ -490,7 +473,7 @@ bool bpk_kernel_req__spans_versions(const char *req)
 {
 	struct kconstraint cs[4];
 	struct kver lo = { { 0 } }, hi = { { ~0ULL, ~0ULL, ~0ULL } };
-	enum kop hi_op = K_LE;
+	enum bpk_cmp_op hi_op = BPK_CMP_LE;
 	int i, n = parse_req(req, cs, ARRAY_SIZE(cs));
 
 	if (n < 0)
@@ -499,11 +482,11 @@ bool bpk_kernel_req__spans_versions(const char *req)
 		const struct kconstraint *c = &cs[i];
 
 		/* "=6.1" or "6.1.*" pins one major.minor. */
-		if (c->op == K_EQ && c->ver.parts >= 2)
+		if (c->op == BPK_CMP_EQ && c->ver.parts >= 2)
 			return false;
-		if ((c->op == K_GE || c->op == K_GT) && kver_cmp(&c->ver, &lo, 2) > 0)
+		if ((c->op == BPK_CMP_GE || c->op == BPK_CMP_GT) && kver_cmp(&c->ver, &lo, 2) > 0)
 			lo = c->ver;
-		if ((c->op == K_LE || c->op == K_LT) && kver_cmp(&c->ver, &hi, 2) < 0) {
+		if ((c->op == BPK_CMP_LE || c->op == BPK_CMP_LT) && kver_cmp(&c->ver, &hi, 2) < 0) {
 			hi = c->ver;
 			hi_op = c->op;
 		}
@@ -514,7 +497,7 @@ bool bpk_kernel_req__spans_versions(const char *req)
 	if (hi.v[1] == lo.v[1])
 		return false;
 	/* ">=6.1 <6.2" (or "<6.2.0") is one series too; "<=6.2" admits 6.2.x. */
-	if (hi.v[1] == lo.v[1] + 1 && hi_op == K_LT && (hi.parts == 2 || hi.v[2] == 0))
+	if (hi.v[1] == lo.v[1] + 1 && hi_op == BPK_CMP_LT && (hi.parts == 2 || hi.v[2] == 0))
 		return false;
 	return true;
 }
