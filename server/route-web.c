@@ -783,19 +783,33 @@ static void versions_section(struct html *h, const json_t *versions, const char 
 	raw(h, "</ul></section>\n");
 }
 
+/*
+ * Open a section whose body is a table of rows: its heading, then, with no rows, the empty
+ * note (HTML) and the section's end (false); else the table's head, columns in HTML (true).
+ */
+static bool table_section(struct html *h, const char *id, const char *title, const json_t *rows,
+			  const char *empty, const char *columns)
+{
+	rawf(h, "<section id=\"%s\"><h2>%s</h2>\n", id, title);
+	if (!json_array_size(rows)) {
+		rawf(h, "%s</section>\n", empty);
+		return false;
+	}
+	rawf(h, "<div class=\"table-wrap\"><table>\n<thead><tr>%s</tr></thead>\n<tbody>\n",
+	     columns);
+	return true;
+}
+
 static void programs_section(struct html *h, const json_t *manifest)
 {
 	json_t *p;
 	size_t i;
 
-	raw(h, "<section id=\"programs\"><h2>Programs</h2>\n");
-	if (!json_array_size(json_object_get(manifest, "programs"))) {
-		raw(h, "<p class=\"muted\">The manifest lists no programs.</p></section>\n");
+	if (!table_section(h, "programs", "Programs", json_object_get(manifest, "programs"),
+			   "<p class=\"muted\">The manifest lists no programs.</p>",
+			   "<th>Name</th><th>Section</th><th>Type</th><th>Attach</th><th>Chain</th>"
+			   "<th>Helpers</th><th>Kfuncs</th><th>Maps</th>"))
 		return;
-	}
-	raw(h, "<div class=\"table-wrap\"><table>\n<thead><tr><th>Name</th><th>Section</th>"
-	       "<th>Type</th><th>Attach</th><th>Chain</th><th>Helpers</th><th>Kfuncs</th>"
-	       "<th>Maps</th></tr></thead>\n<tbody>\n");
 	json_array_foreach(json_object_get(manifest, "programs"), i, p) {
 		raw(h, "<tr><td><code>");
 		text(h, str_of(p, "name"));
@@ -825,14 +839,11 @@ static void maps_section(struct html *h, const json_t *manifest)
 	json_t *m;
 	size_t i;
 
-	raw(h, "<section id=\"maps\"><h2>Maps</h2>\n");
-	if (!json_array_size(json_object_get(manifest, "maps"))) {
-		raw(h, "<p class=\"muted\">The programs use no maps.</p></section>\n");
+	if (!table_section(h, "maps", "Maps", json_object_get(manifest, "maps"),
+			   "<p class=\"muted\">The programs use no maps.</p>",
+			   "<th>Name</th><th>Type</th><th>Key size</th><th>Value size</th>"
+			   "<th>Max entries</th><th>Config</th><th>Description</th>"))
 		return;
-	}
-	raw(h, "<div class=\"table-wrap\"><table>\n<thead><tr><th>Name</th><th>Type</th>"
-	       "<th>Key size</th><th>Value size</th><th>Max entries</th><th>Config</th>"
-	       "<th>Description</th></tr></thead>\n<tbody>\n");
 	json_array_foreach(json_object_get(manifest, "maps"), i, m) {
 		raw(h, "<tr><td><code>");
 		text(h, str_of(m, "name"));
@@ -920,14 +931,11 @@ static void signers_section(struct html *h, const json_t *record)
 	json_t *s;
 	size_t i;
 
-	raw(h, "<section id=\"signers\"><h2>Signers</h2>\n");
-	if (!json_array_size(signers)) {
-		raw(h, "<p><span class=\"badge unverified\">unsigned</span> This package carries "
-		       "no signature; its feed accepts unsigned packages.</p></section>\n");
+	if (!table_section(h, "signers", "Signers", signers,
+			   "<p><span class=\"badge unverified\">unsigned</span> This package carries "
+			   "no signature; its feed accepts unsigned packages.</p>",
+			   "<th>Key id</th><th>Algorithm</th><th>Trusted by the feed</th>"))
 		return;
-	}
-	raw(h, "<div class=\"table-wrap\"><table>\n<thead><tr><th>Key id</th><th>Algorithm</th>"
-	       "<th>Trusted by the feed</th></tr></thead>\n<tbody>\n");
 	json_array_foreach(signers, i, s) {
 		const json_t *trusted = json_object_get(s, "trusted");
 
