@@ -19,6 +19,7 @@
 #include <cmocka.h>
 
 #include "test-util.h"
+#include "test-manifest.h"
 
 /* Included, so that the fetch callback and the other static pieces can be reached. */
 #include "../../lib/repo_client.c"
@@ -207,54 +208,23 @@ struct fixture {
 	struct bpk_repo_client *client;
 };
 
-static char *manifest_for(const char *name, const char *version)
-{
-	const struct {
-		const char *path;
-		const char *data;
-		size_t size;
-	} files[] = { { "README.md", readme, sizeof(readme) - 1 },
-		      { "bpf/demo.o", object, sizeof(object) - 1 } };
-	json_t *root, *list = json_array();
-	char digest[65];
-	char *text;
-	size_t i;
-
-	for (i = 0; i < ARRAY_SIZE(files); i++) {
-		assert_int_equal(bpk_sha256_hex(files[i].data, files[i].size, digest), 0);
-		json_array_append_new(list, json_pack("{s:s, s:s, s:I}", "path", files[i].path,
-						      "sha256", digest, "size",
-						      (json_int_t)files[i].size));
-	}
-	root = json_pack("{s:i, s:s, s:s, s:s, s:s, s:[s], s:[s], s:[{s:s, s:s, s:s, s:s, s:s, "
-			 "s:s, s:[], s:[], s:[]}], s:[], s:o}",
-			 "bpk", 1, "name", name, "version", version, "description",
-			 "A demonstration package", "license", "GPL-2.0-only", "authors",
-			 "Jane Doe <jane@example.org>", "platforms", "linux", "programs", "name",
-			 "xdp_demo", "object", "bpf/demo.o", "section", "xdp", "type", "xdp",
-			 "attach", "xdp", "chain", "tailcall", "helpers", "kfuncs", "maps", "maps",
-			 "files", list);
-	assert_non_null(root);
-	text = bpk_json_dump(root, NULL);
-	assert_non_null(text);
-	json_decref(root);
-	return text;
-}
-
 /* A package name@version, signed by key unless it is NULL. Caller frees. */
 static void *make_pkg(const char *name, const char *version, const struct bpk_key *key,
 		      size_t *ret_len)
 {
-	char *manifest = manifest_for(name, version);
 	struct bpk_pkg_entry entries[] = {
 		{ "README.md", readme, sizeof(readme) - 1, false },
 		{ "bpf/demo.o", object, sizeof(object) - 1, false },
-		{ BPK_MANIFEST_PATH, manifest, strlen(manifest), false },
+		{ BPK_MANIFEST_PATH, NULL, 0, false },
 	};
+	/* The manifest lists the files before it. */
+	char *manifest = test_manifest(name, version, entries, ARRAY_SIZE(entries) - 1);
 	struct bpk_error error = BPK_ERROR_INIT;
 	void *buf = NULL, *signed_buf = NULL;
 	size_t len, signed_len;
 
+	entries[2].data = manifest;
+	entries[2].size = strlen(manifest);
 	assert_int_equal(bpk_pkg__write_mem(entries, ARRAY_SIZE(entries), &buf, &len), 0);
 	free(manifest);
 	if (!key) {

@@ -22,6 +22,7 @@
 #include <cmocka.h>
 
 #include "test-util.h"
+#include "test-manifest.h"
 
 #include <bpk/bpk.h>
 
@@ -43,43 +44,12 @@ static const struct bpk_pkg_entry demo_files[] = {
 };
 #define DEMO_CNT ARRAY_SIZE(demo_files)
 
-/* A packed manifest for a package called name whose "files" list files. */
-static char *manifest_for(const char *name, const struct bpk_pkg_entry *files, size_t cnt)
-{
-	json_t *root, *list = json_array();
-	char digest[65];
-	char *text;
-	size_t i;
-
-	for (i = 0; i < cnt; i++) {
-		assert_int_equal(bpk_sha256_hex(files[i].data, files[i].size, digest), 0);
-		assert_int_equal(json_array_append_new(list, json_pack("{s:s, s:s, s:I}", "path",
-								       files[i].path, "sha256",
-								       digest, "size",
-								       (json_int_t)files[i].size)),
-				 0);
-	}
-	root = json_pack("{s:i, s:s, s:s, s:s, s:s, s:[s], s:[s], s:[{s:s, s:s, s:s, s:s, s:s, "
-			 "s:s, s:[], s:[], s:[]}], s:[], s:o}",
-			 "bpk", 1, "name", name, "version", "1.0.0", "description",
-			 "A demonstration package", "license", "GPL-2.0-only", "authors",
-			 "Jane Doe <jane@example.org>", "platforms", "linux", "programs", "name",
-			 "xdp_demo", "object", "bpf/demo.o", "section", "xdp", "type", "xdp",
-			 "attach", "xdp", "chain", "tailcall", "helpers", "kfuncs", "maps", "maps",
-			 "files", list);
-	assert_non_null(root);
-	text = bpk_json_dump(root, NULL);
-	assert_non_null(text);
-	json_decref(root);
-	return text;
-}
-
 /* A package of the demo files called name, plus extra entries (bpk.sig, say) not listed. */
 static void *make_pkg(const char *name, const struct bpk_pkg_entry *extra, size_t extra_cnt,
 		      size_t *ret_len)
 {
 	struct bpk_pkg_entry all[DEMO_CNT + 4];
-	char *manifest = manifest_for(name, demo_files, DEMO_CNT);
+	char *manifest = test_manifest(name, "1.0.0", demo_files, DEMO_CNT);
 	void *buf = NULL;
 
 	assert_true(extra_cnt <= 3);
@@ -712,7 +682,7 @@ static void test_sign_refuses(void **state)
 	size_t len, out_len;
 
 	/* A package whose README does not match its manifest is not signed. */
-	manifest = manifest_for("demo", demo_files, DEMO_CNT);
+	manifest = test_manifest("demo", "1.0.0", demo_files, DEMO_CNT);
 	memcpy(tampered, demo_files, sizeof(demo_files));
 	tampered[0].data = "# demo\n\nA demonstration package that drops NOTHING!\n";
 	tampered[DEMO_CNT] = (struct bpk_pkg_entry){ BPK_MANIFEST_PATH, manifest,
@@ -806,7 +776,7 @@ static void test_verify_refusals(void **state)
 	/* A signature that does not match: the manifest edited, the old bpk.sig kept. */
 	pkg = bpk_pkg__open_mem(signed_buf, signed_len, NULL, NULL);
 	sig = bpk_pkg__file(pkg, BPK_SIGNATURE_PATH, &sig_len);
-	m2 = manifest_for("demo", demo_files, DEMO_CNT);
+	m2 = test_manifest("demo", "1.0.0", demo_files, DEMO_CNT);
 	*strstr(m2, "A demonstration") = 'a';
 	memcpy(entries, demo_files, sizeof(demo_files));
 	entries[DEMO_CNT] = (struct bpk_pkg_entry){ BPK_MANIFEST_PATH, m2, strlen(m2), false };
