@@ -1334,10 +1334,32 @@ static void object_save(const struct bpk_agent *a, const struct artifact *art, j
  * pinned ones by path, libbpf's internal ones (.bss, .data, .rodata) from its program. Its
  * program is verified again; the maps' contents stay.
  */
-static int stage_reopen(const struct bpk_agent *a, json_t *rec, struct bpf_object **ret_obj,
+/* Read the object a stage was loaded from, kept in STATE/objects; reason says why not. */
+static int object_read(const struct bpk_agent *a, json_t *rec, char **ret_data, size_t *ret_size,
+		       char *reason, size_t reason_size)
+{
+	_cleanup_free_ char *path = NULL;
+	int err;
+
+	if (!jstr(rec, "object_sha256")[0]) {
+		snprintf(reason, reason_size, "'%s' was loaded by a bpkd that kept no copy of its object; apply it again to fuse",
+			 jstr(rec, "name"));
+		return -ENOENT;
+	}
+	path = object_path(a, jstr(rec, "object_sha256"));
+	if (!path)
+		return -ENOMEM;
+	err = read_file(path, OBJECT_MAX, ret_data, ret_size);
+	if (err)
+		snprintf(reason, reason_size, "cannot reopen '%s' to fuse it: '%s': %s",
+			 jstr(rec, "name"), path, strerror(-err));
+	return err;
+}
+
+static int stage_reopen(json_t *rec, const char *data, size_t size, struct bpf_object **ret_obj,
 			char *reason, size_t reason_size)
 {
-	_cleanup_free_ char *path = NULL, *data = NULL, *obj_name = NULL;
+	_cleanup_free_ char *obj_name = NULL;
 	_cleanup_free_ __u32 *map_ids = NULL;
 	const char *dir = jstr(rec, "dir");
 	struct bpf_prog_info info = { 0 };
@@ -1346,24 +1368,11 @@ static int stage_reopen(const struct bpk_agent *a, json_t *rec, struct bpf_objec
 	struct bpf_program *prog;
 	struct bpf_object *obj;
 	struct bpf_map *map;
-	size_t size = 0;
 	int prog_fd, err;
 
-	if (!jstr(rec, "object_sha256")[0]) {
-		snprintf(reason, reason_size, "'%s' was loaded by a bpkd that kept no copy of its object; apply it again to fuse",
-			 jstr(rec, "name"));
-		return -ENOENT;
-	}
-	path = object_path(a, jstr(rec, "object_sha256"));
 	obj_name = strndup(jstr(rec, "name"), 15);
-	if (!path || !obj_name)
+	if (!obj_name)
 		return -ENOMEM;
-	err = read_file(path, OBJECT_MAX, &data, &size);
-	if (err) {
-		snprintf(reason, reason_size, "cannot reopen '%s' to fuse it: '%s': %s",
-			 jstr(rec, "name"), path, strerror(-err));
-		return err;
-	}
 	err = prog_fd_of(rec, &prog_fd);
 	if (err) {
 		snprintf(reason, reason_size, "cannot reopen '%s' to fuse it: its program '%s/prog': %s",
@@ -1451,16 +1460,17 @@ static int fuse_build(const struct bpk_agent *a, const char *hdir, int hook, str
 		json_t *rec = json_array_get(pl->want, i);
 		struct bpf_object *obj = i < ARRAY_SIZE(pl->objs) ? pl->objs[i] : NULL;
 
-		if (!obj) {
-			err = stage_reopen(a, rec, &reopened[i], reason, reason_size);
-			obj = reopened[i];
-		}
-		/* Its object, so that the fused program has the stages' BTF and source lines. */
-		if (!err && jstr(rec, "object_sha256")[0]) {
-			_cleanup_free_ char *path = object_path(a, jstr(rec, "object_sha256"));
+		/*
+		 * Its object: a kept stage is reloaded from it, and with every stage's the fused
+		 * program has their BTF and source lines (a new stage fuses without).
+		 */
+		int read_err = object_read(a, rec, &objects[i], &object_sizes[i], reason,
+					   reason_size);
 
-			if (!path || read_file(path, OBJECT_MAX, &objects[i], &object_sizes[i]))
-				objects[i] = NULL;
+		if (!obj) {
+			err = read_err ?: stage_reopen(rec, objects[i], object_sizes[i], &reopened[i],
+						       reason, reason_size);
+			obj = reopened[i];
 		}
 		stages[i] = (struct bpk_fuse_stage){
 			.prog = obj ? bpf_object__find_program_by_name(obj, jstr(rec, "prog")) : NULL,
